@@ -1,0 +1,45 @@
+# Two commands matter: `make demo` and `make test`. Both bootstrap .venv from the lock file.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/warehouse/.dagster
+
+.PHONY: demo test run dagster bench lint lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$$(grep -E '^uv==' requirements.lock)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -c "from pipelines.dbt_project import dbt_project; dbt_project.preparer.prepare(dbt_project)"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/absence demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+run: $(STAMP)
+	$(BIN)/absence run
+
+dagster: $(STAMP)
+	mkdir -p $(DAGSTER_HOME) && cp -n config/dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+	$(BIN)/dagster dev
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --scale $(or $(SCALE),1)
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipelines schemas quality tests benchmarks
+
+# Re-resolve the pinned dependency set (needs the package index).
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	echo "uv==$$($(BIN)/uv --version | cut -d' ' -f2)" >> requirements.lock
+
+clean:
+	rm -rf $(VENV) warehouse/absence.duckdb warehouse/published warehouse/canonical \
+	       warehouse/ledger warehouse/quarantine dbt_project/target

@@ -1,0 +1,1 @@
+"""Regional absence statistics for Finnish schools: landing zone -> Parquet -> dbt -> published."""

@@ -1,0 +1,143 @@
+"""The `absence` command (DESIGN §9): demo, generate, run, query."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipelines.config import Settings, settings_from_env
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="absence", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate a sample, run the whole pipeline, summarise")
+    _paths(demo)
+    demo.add_argument("--municipalities", default="6")
+    demo.add_argument("--days", type=int, default=60)
+    demo.add_argument("--seed", type=int, default=42)
+
+    gen = commands.add_parser("generate", help="write synthetic municipality drops")
+    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--municipalities", default="6",
+                     help="how many (N) or which (comma-separated codes, e.g. 091,837)")
+    gen.add_argument("--start", type=date.fromisoformat, default=date(2026, 8, 10))
+    gen.add_argument("--days", type=int, default=60, help="school days to cover")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--scale", type=float, default=None,
+                     help="pupil counts as a share of Finland (1.0 = ~560,000 pupils)")
+
+    run = commands.add_parser("run", help="process pending drops, build, check and publish")
+    _paths(run)
+
+    query = commands.add_parser("query", help="read-only SQL against the published files")
+    query.add_argument("--region", help="query published/regions/<CODE>.duckdb")
+    query.add_argument("--warehouse", type=Path)
+    query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    query.add_argument("sql")
+
+    args = parser.parse_args(argv)
+    return {"demo": _demo, "generate": _generate, "run": _run, "query": _query}[args.command](args)
+
+
+def _paths(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--landing", type=Path, help="landing zone (default $ABSENCE_LANDING or ./landing)")
+    sub.add_argument("--warehouse", type=Path,
+                     help="data home (default $ABSENCE_WAREHOUSE or ./warehouse)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    base = settings_from_env()
+    return Settings(
+        landing=args.landing.resolve() if getattr(args, "landing", None) else base.landing,
+        warehouse=args.warehouse.resolve() if getattr(args, "warehouse", None) else base.warehouse,
+        reject_threshold=base.reject_threshold,
+        suppression_threshold=base.suppression_threshold,
+    )
+
+
+def _municipalities(value: str) -> int | list[str]:
+    return int(value) if value.isdigit() and len(value) < 3 else [
+        code.strip().zfill(3) for code in value.split(",") if code.strip()]
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from pipelines.generator import generate
+
+    started = time.perf_counter()
+    drops = generate(args.out, municipalities=_municipalities(args.municipalities),
+                     start=args.start, days=args.days, seed=args.seed, scale=args.scale)
+    for drop in drops:
+        print(drop)
+    print(f"{len(drops)} drops written to {args.out} in {time.perf_counter() - started:.1f} s")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipelines.ingest.pseudonym import MissingKeyError
+    from pipelines.orchestrate import run_pipeline
+
+    settings = _settings(args)
+    try:
+        outcome = run_pipeline(settings)
+    except MissingKeyError as exc:
+        print(f"absence run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_outcome(outcome, settings)
+    return outcome.exit_code
+
+
+def _print_outcome(outcome, settings: Settings) -> None:
+    for entry in outcome.entries:
+        line = (f"{entry['status'].upper():<12} {entry['municipality_code']}/{entry['extract_id']}"
+                f"  rows loaded {entry['rows_loaded']}, rejected {entry['rows_rejected']}")
+        if entry["reason"]:
+            line += f"  — {entry['reason']}"
+        print(line, file=sys.stderr if entry["status"] == "quarantined" else sys.stdout)
+    for failure in outcome.failed_ingests:
+        print(f"FAILED       {failure}", file=sys.stderr)
+    if outcome.published:
+        print(f"published: {settings.published}")
+    else:
+        print(f"NOT published: {outcome.error}", file=sys.stderr)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo
+
+    return run_demo(_settings(args), municipalities=_municipalities(args.municipalities),
+                    days=args.days, seed=args.seed)
+
+
+def _query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    settings = _settings(args)
+    path = (settings.published / "regions" / f"{args.region}.duckdb" if args.region
+            else settings.published / "national.duckdb")
+    if not path.exists():
+        print(f"absence query: {path} does not exist (run `absence run` first)", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            relation = con.sql(args.sql)
+            if relation is None:
+                return EXIT_OK
+            if args.csv:
+                relation.to_df().to_csv(sys.stdout, index=False)
+            else:
+                relation.show(max_rows=200, max_width=200)
+    except duckdb.Error as exc:
+        print(f"absence query: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

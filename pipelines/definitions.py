@@ -1,0 +1,23 @@
+"""The single entry point: `dagster dev` in the repository root loads `defs` from here."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.defs.ingest.assets import ingest_extract
+from pipelines.defs.ingest.sensors import ingest_job, landing_sensor
+from pipelines.defs.publish.assets import published_statistics
+from pipelines.defs.publish.schedules import nightly_publish, publish_job
+from pipelines.defs.resources import AbsencePaths
+from pipelines.dbt_project import dbt_project
+from pipelines.defs.transform.assets import absence_dbt_assets
+
+defs = dg.Definitions(
+    assets=[ingest_extract, absence_dbt_assets, published_statistics],
+    jobs=[ingest_job, publish_job],
+    sensors=[landing_sensor],
+    schedules=[nightly_publish],
+    resources={
+        "paths": AbsencePaths(),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    },
+)

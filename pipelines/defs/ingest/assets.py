@@ -1,0 +1,120 @@
+"""Ingest: one run turns one municipality's drop into canonical Parquet and a ledger row."""
+
+
+import json
+
+import dagster as dg
+
+from pipelines.config import CANONICAL_TABLES
+from pipelines.defs.ingest.partitions import municipality_partitions
+from pipelines.defs.resources import AbsencePaths
+from pipelines.ingest import ledger
+from pipelines.ingest.extract import ingest_drop
+from pipelines.ingest.landing import Drop, peek_extracted_at, scan_landing
+from pipelines.ingest.pseudonym import load_key
+
+LEDGER_KEY = dg.AssetKey("extract_ledger")
+CANONICAL_KEYS = {table: dg.AssetKey(["canonical", table]) for table in CANONICAL_TABLES}
+
+
+class IngestConfig(dg.Config):
+    """Which drop to load; empty = every pending drop of the partition's municipality."""
+
+    extract_id: str = ""
+
+
+def pending_drops(landing, ledger_dir, municipality_code: str | None = None) -> list[Drop]:
+    """Complete drops without a ledger row, oldest extract first (DESIGN §3 ordering)."""
+    seen = ledger.seen_load_ids(ledger_dir)
+    drops = [
+        d for d in scan_landing(landing)
+        if (municipality_code is None or d.municipality_code == municipality_code)
+        and d.load_id() not in seen
+    ]
+
+    def order(drop: Drop) -> tuple:
+        # Unreadable manifests sort last; ingest quarantines them with the reason.
+        extracted = peek_extracted_at(drop)
+        return (extracted is None, extracted.timestamp() if extracted else 0.0,
+                drop.municipality_code, drop.extract_id)
+
+    return sorted(drops, key=order)
+
+
+@dg.multi_asset(
+    specs=[
+        *[dg.AssetSpec(key, description=f"Canonical `{table}` Parquet per municipality and "
+                       "extract (pseudonymised, validated).", skippable=True,
+                       group_name="ingest", kinds={"parquet"})
+          for table, key in CANONICAL_KEYS.items()],
+        dg.AssetSpec(LEDGER_KEY, description="Extract ledger: one row per drop seen, with its "
+                     "status (loaded, superseded, duplicate, quarantined) and reason.",
+                     group_name="ingest", kinds={"parquet"}),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("drop_accepted", asset=LEDGER_KEY,
+                          description="The drop was not quarantined whole (DESIGN §3)."),
+        dg.AssetCheckSpec("rows_valid", asset=LEDGER_KEY,
+                          description="Pandera and cross-file checks rejected no row."),
+    ],
+    partitions_def=municipality_partitions,
+    can_subset=False,
+)
+def ingest_extract(context: dg.AssetExecutionContext, config: IngestConfig, paths: AbsencePaths):
+    """Parse, guard, pseudonymise, validate and write one municipality's pending drop(s)."""
+    settings = paths.settings()
+    municipality = context.partition_key
+    if config.extract_id:
+        drops = [Drop(municipality, config.extract_id,
+                      settings.landing / municipality / config.extract_id)]
+    else:
+        drops = pending_drops(settings.landing, settings.ledger, municipality)
+    if not drops:
+        raise dg.Failure(f"No pending drop for municipality {municipality} in {settings.landing}")
+    key = load_key(settings.warehouse)
+    entries = [ingest_drop(drop, settings, key) for drop in drops]
+    last = entries[-1]
+    loaded = [e for e in entries if e.status == "loaded"]
+    if loaded:
+        for table, asset_key in CANONICAL_KEYS.items():
+            yield dg.MaterializeResult(asset_key=asset_key, metadata={
+                "extract_id": loaded[-1].extract_id,
+                "path": dg.MetadataValue.path(str(settings.canonical / table / municipality)),
+            })
+    yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=_ledger_metadata(entries))
+    for entry in entries:
+        context.log.info(f"{municipality}/{entry.extract_id}: {entry.status}"
+                         + (f" ({entry.reason})" if entry.reason else ""))
+    quarantined = [e for e in entries if e.status == "quarantined"]
+    yield dg.AssetCheckResult(
+        asset_key=LEDGER_KEY, check_name="drop_accepted", passed=not quarantined,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"reasons": dg.MetadataValue.md("\n".join(
+            f"- `{e.extract_id}`: {e.reason}" for e in quarantined) or "none")},
+    )
+    rejected = sum(e.rows_rejected for e in entries)
+    yield dg.AssetCheckResult(
+        asset_key=LEDGER_KEY, check_name="rows_valid", passed=rejected == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows_rejected": rejected,
+                  "top_reasons": dg.MetadataValue.json(
+                      json.loads(last.top_reasons) if last.top_reasons else [])},
+    )
+
+
+def _ledger_metadata(entries: list[ledger.LedgerEntry]) -> dict:
+    last = entries[-1]
+    return {
+        "status": last.status,
+        "extract_id": last.extract_id,
+        "reason": last.reason or "",
+        "rows_read": sum(e.rows_read for e in entries),
+        "rows_loaded": sum(e.rows_loaded for e in entries),
+        "rows_rejected": sum(e.rows_rejected for e in entries),
+        "coverage": f"{last.coverage_start} .. {last.coverage_end}",
+        "schema_drift (dropped columns)": last.schema_drift or "",
+        "drops": dg.MetadataValue.md(
+            "| extract | status | loaded | rejected | reason |\n|---|---|---|---|---|\n"
+            + "\n".join(f"| `{e.extract_id}` | {e.status} | {e.rows_loaded} | "
+                        f"{e.rows_rejected} | {e.reason or ''} |" for e in entries)),
+    }

@@ -1,0 +1,22 @@
+"""The nightly build: dbt + publish at 05:00 Helsinki time, after the evening's drops."""
+
+import dagster as dg
+
+from pipelines.defs.publish.assets import published_statistics
+from pipelines.defs.transform.assets import absence_dbt_assets
+
+publish_job = dg.define_asset_job(
+    "publish_job",
+    selection=dg.AssetSelection.assets(absence_dbt_assets, published_statistics),
+    description="dbt build (seeds, models, tests) then publish the suppressed statistics.",
+)
+
+# A schedule, not eager automation: the dbt assets sit downstream of partially filled
+# municipality partitions, where eager() can wait forever (DESIGN §2).
+nightly_publish = dg.ScheduleDefinition(
+    name="nightly_publish",
+    job=publish_job,
+    cron_schedule="0 5 * * *",
+    execution_timezone="Europe/Helsinki",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

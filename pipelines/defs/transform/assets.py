@@ -1,0 +1,57 @@
+"""dbt (dbt-duckdb): staging → intermediate → marts, one Dagster asset per model.
+
+The translator maps dbt's sources onto the ingest assets, so the lineage from landing to the
+published files is one graph. All dbt models run in one `dbt build` inside the warehouse pool:
+a DuckDB file has one writer at a time.
+"""
+
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from pipelines.dbt_project import dbt_project
+from pipelines.defs.ingest.assets import CANONICAL_KEYS, LEDGER_KEY
+from pipelines.defs.resources import AbsencePaths
+from pipelines.ingest.extract import ensure_layout
+
+WAREHOUSE_POOL = "warehouse"
+
+dbt_project.prepare_if_dev()
+
+
+class AbsenceDbtTranslator(DagsterDbtTranslator):
+    """Sources become the ingest assets; the model's folder decides its group."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            source, table = dbt_resource_props["source_name"], dbt_resource_props["name"]
+            if source == "canonical" and table in CANONICAL_KEYS:
+                return CANONICAL_KEYS[table]
+            if "ledger" in (source, table):
+                return LEDGER_KEY
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        for folder in ("staging", "intermediate", "marts"):
+            if folder in fqn:
+                return folder
+        return "transform"
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=AbsenceDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+)
+def absence_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+                       paths: AbsencePaths):
+    """Seeds, models and dbt tests in one build; failing error-severity tests fail the run."""
+    ensure_layout(paths.settings())
+    yield from dbt.cli(["build"], context=context).stream()

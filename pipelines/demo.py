@@ -1,0 +1,85 @@
+"""`absence demo`: generate a realistic sample, run the nightly job on it, print a summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import duckdb
+
+from pipelines.config import Settings
+from pipelines.orchestrate import run_pipeline
+
+
+def run_demo(settings: Settings, *, municipalities: int | list[str] = 6, days: int = 60,
+             seed: int = 42) -> int:
+    from pipelines.generator import generate
+
+    started = time.perf_counter()
+    drops = generate(settings.landing, municipalities=municipalities, days=days, seed=seed)
+    print(f"Generated {len(drops)} drops ({days} school days) in {settings.landing}")
+    outcome = run_pipeline(settings, create_key=True)
+    if not outcome.published:
+        print(f"Demo failed, nothing published: {outcome.error}", file=sys.stderr)
+        return outcome.exit_code
+    print(summary(settings))
+    print(f"\nDone in {time.perf_counter() - started:.0f} s. Outputs:")
+    print(f"  national file    {settings.published / 'national.duckdb'}")
+    print(f"  region files     {settings.published / 'regions'}/<region_code>.duckdb")
+    print(f"  Parquet copies   {settings.published / 'parquet'}/<table>/")
+    print(f"  warehouse        {settings.warehouse_db}  (restricted: pupil level)")
+    print(f"  quarantine       {settings.quarantine}")
+    print("Try: absence query \"select * from absence_rates where level = 'national' "
+          "and period_type = 'school_year'\"")
+    print("     make dagster   (the Dagster UI with these runs, sensor and schedule)")
+    return outcome.exit_code
+
+
+def summary(settings: Settings) -> str:
+    """Per municipality loaded/rejected rows, national rates, and per region tiers and response."""
+    lines = []
+    with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as con:
+        lines.append("\nMunicipalities (data_freshness):")
+        lines.append(_table(con, """
+            select f.municipality_code as code, f.region_code as region, l.profile,
+                   f.status, l.rows_loaded, f.rejected_rows as rejected, f.coverage_end
+            from data_freshness f
+            left join read_parquet(?) l
+              on l.municipality_code = f.municipality_code and l.extract_id = f.last_extract_id
+             and l.status = 'loaded'
+            order by 1""", [str(settings.ledger / "*" / "*.parquet")]))
+        lines.append("\nNational absence rates, school year to date:")
+        lines.append(_table(con, """
+            select school_year, grade_band, students, scheduled_lessons, absent_lessons,
+                   round(100 * absence_rate, 2) as "absence %",
+                   round(100 * illness_rate, 2) as "illness %",
+                   round(100 * authorised_rate, 2) as "authorised %",
+                   round(100 * unauthorised_rate, 2) as "unauthorised %",
+                   round(100 * unexplained_rate, 2) as "unexplained %", late_count
+            from absence_rates
+            where level = 'national' and period_type = 'school_year'
+            order by grade_band"""))
+        lines.append("\nPer region: tier shares on the latest Sunday, timely response, median lag:")
+        lines.append(_table(con, """
+            with latest as (
+                select * from attendance_tiers
+                where level = 'region' and grade_band = 'all'
+                qualify as_of_date = max(as_of_date) over ())
+            select t.region_code as region, t.as_of_date, t.students_with_tier as pupils,
+                   round(100 * (1 - t.targeted_share - t.intensive_share), 1) as "universal %",
+                   round(100 * t.targeted_share, 1) as "targeted %",
+                   round(100 * t.intensive_share, 1) as "intensive %",
+                   m.crossed_targeted as crossed_10pct,
+                   round(100 * m.timely_response_rate, 1) as "timely response %",
+                   m.median_response_lag_days as "median lag (days)"
+            from latest t
+            left join intervention_metrics m
+              on m.level = 'region' and m.region_code = t.region_code and m.term = 'all'
+             and m.school_year = t.school_year
+            order by 1"""))
+    return "\n".join(lines)
+
+
+def _table(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> str:
+    frame = con.execute(sql, params or []).df()
+    return frame.to_string(index=False) if len(frame) else "  (no rows)"

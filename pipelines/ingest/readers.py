@@ -1,0 +1,161 @@
+"""Raw readers shared by the profiles: stream CSV, JSON Lines and Excel as string frames.
+
+Each yields pandas frames holding only the contract's columns, as text, plus `_row` (the
+1-based data row of the file, header excluded) so every rejection can name its row. Columns
+outside the contract are never read into a frame; their names are reported as schema drift.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from pipelines.ingest.errors import DropError
+
+BLOCK_SIZE = 8 << 20  # bytes per CSV block: bounds memory whatever the file's size
+JSON_CHUNK = 50_000  # lines per JSON frame
+
+
+class RawSource:
+    """Counts what one file yielded and collects row-level structural rejects."""
+
+    def __init__(self, path: Path, expected_columns: list[str]):
+        self.path = path
+        self.label = path.name
+        self.expected = expected_columns
+        self.drift: list[str] = []
+        self.rows_read = 0
+        self.rejects: list[tuple[int, str | None, str]] = []  # (row, column, reason)
+        # typed column -> the source's own column name, so rejections speak the file's terms
+        self.aliases: dict[str, str] = {}
+
+    def reject(self, row: int, column: str | None, reason: str) -> None:
+        self.rejects.append((row, self.aliases.get(column, column) if column else None, reason))
+
+    def check_header(self, header: list[str]) -> None:
+        missing = [c for c in self.expected if c not in header]
+        if missing:
+            raise DropError(f"missing column(s) {', '.join(missing)}", file=self.label)
+        self.drift = [c for c in header if c not in self.expected]
+
+
+class CsvSource(RawSource):
+    """`;`-separated text with a header row, in utf-8 or cp1252 (DESIGN §4.1)."""
+
+    def __init__(self, path: Path, expected_columns: list[str], encoding: str):
+        super().__init__(path, expected_columns)
+        self.encoding = encoding
+
+    def _header(self) -> list[str]:
+        with self.path.open("rb") as handle:
+            first = handle.readline()
+        if not first.strip():
+            raise DropError("file is empty (no header row)", file=self.label)
+        try:
+            text = first.decode("utf-8-sig" if self.encoding == "utf-8" else self.encoding)
+        except UnicodeDecodeError as exc:
+            raise DropError(f"header is not valid {self.encoding}", file=self.label) from exc
+        return [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=";"))]
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        header = self._header()
+        self.check_header(header)
+        invalid: list[int] = []
+
+        def on_invalid(row: pacsv.InvalidRow) -> str:
+            # pyarrow's number is the physical line (header = 1); never log the row's text.
+            number = (row.number - 1) if row.number else -1
+            invalid.append(number)
+            self.reject(number, None,
+                        f"expected {row.expected_columns} fields, found {row.actual_columns}")
+            return "skip"
+
+        reader = pacsv.open_csv(
+            self.path,
+            read_options=pacsv.ReadOptions(
+                encoding="utf8" if self.encoding == "utf-8" else self.encoding,
+                block_size=BLOCK_SIZE, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=";", newlines_in_values=True,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=self.expected,
+                column_types={c: pa.string() for c in self.expected},
+                strings_can_be_null=True, quoted_strings_can_be_null=True,
+                null_values=[""]),
+        )
+        valid_so_far = 0
+        try:
+            for batch in reader:
+                frame = batch.to_pandas()
+                positions = np.arange(valid_so_far + 1, valid_so_far + len(frame) + 1)
+                frame["_row"] = _data_rows(positions, invalid)
+                valid_so_far += len(frame)
+                yield frame
+        except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
+            raise DropError(f"cannot be parsed as {self.encoding} CSV: {_short(exc)}",
+                            file=self.label) from exc
+        self.rows_read = valid_so_far + len(invalid)
+
+
+def _data_rows(valid_positions: np.ndarray, invalid: list[int]) -> np.ndarray:
+    """Map the k-th valid row to its data-row number, skipping rows pyarrow dropped as invalid."""
+    if not invalid:
+        return valid_positions
+    skipped = np.sort(np.asarray(invalid))
+    rows = valid_positions.copy()
+    for _ in range(len(skipped) + 1):
+        moved = valid_positions + np.searchsorted(skipped, rows, side="right")
+        if np.array_equal(moved, rows):
+            break
+        rows = moved
+    return rows
+
+
+class JsonLinesSource(RawSource):
+    """One JSON object per line, UTF-8 (DESIGN §4.2). Wrong shapes are row rejects."""
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        seen_keys: set[str] = set()
+        buffer: list[dict] = []
+        row = 0
+        with self.path.open("rb") as handle:
+            for row, line in enumerate(handle, start=1):
+                if not line.strip():
+                    self.reject(row, None, "empty line")
+                    continue
+                try:
+                    record = json.loads(line.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise DropError("is not valid UTF-8", file=self.label, row=row) from exc
+                except json.JSONDecodeError as exc:
+                    self.reject(row, None, f"not valid JSON ({exc.msg})")
+                    continue
+                if not isinstance(record, dict):
+                    self.reject(row, None, "line is not a JSON object")
+                    continue
+                seen_keys.update(record.keys())
+                kept = {key: record.get(key) for key in self.expected}
+                kept["_row"] = row
+                buffer.append(kept)
+                if len(buffer) >= JSON_CHUNK:
+                    yield pd.DataFrame(buffer, columns=[*self.expected, "_row"])
+                    buffer = []
+        if row == 0:
+            raise DropError("file is empty", file=self.label)
+        if buffer:
+            yield pd.DataFrame(buffer, columns=[*self.expected, "_row"])
+        self.rows_read = row
+        self.drift = sorted(seen_keys.difference(self.expected))
+
+
+def _short(exc: Exception) -> str:
+    # Arrow messages can quote a row's text; keep only the first clause, which does not.
+    return str(exc).split(":")[0][:200]

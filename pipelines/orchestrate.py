@@ -1,0 +1,105 @@
+"""`absence run` and `absence demo`: the nightly job, executed in-process through the same
+Dagster definitions (sensor → ingest runs → publish job) that `dagster dev` serves."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.config import PROJECT_ROOT, Settings, export_env
+from pipelines.ingest import ledger
+from pipelines.ingest.extract import ensure_layout
+from pipelines.ingest.pseudonym import load_key
+
+
+@dataclass
+class RunOutcome:
+    published: bool
+    entries: list[dict] = field(default_factory=list)
+    error: str | None = None
+    publish_metadata: dict = field(default_factory=dict)
+    failed_ingests: list[str] = field(default_factory=list)
+
+    @property
+    def quarantined(self) -> list[dict]:
+        return [e for e in self.entries if e["status"] == "quarantined"]
+
+    @property
+    def exit_code(self) -> int:
+        """DESIGN §9: 0 published; 3 published but drops quarantined; 1 nothing published."""
+        if not self.published:
+            return 1
+        return 3 if self.quarantined or self.failed_ingests else 0
+
+
+def prepare_instance(settings: Settings):
+    """A persistent Dagster instance under $DAGSTER_HOME (default <warehouse>/.dagster), so the
+    runs of `absence run` appear in `dagster dev` started with the same DAGSTER_HOME."""
+    from dagster import DagsterInstance
+
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse / ".dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return DagsterInstance.get()
+
+
+def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
+    """Process every pending drop, then build, check and publish; never raises for bad drops."""
+    export_env(settings)
+    load_key(settings.warehouse, create=create_key)  # refuse early, before any run starts
+    ensure_layout(settings)
+
+    from pipelines.dbt_project import prepare_manifest
+
+    prepare_manifest()
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.ingest.partitions import municipality_partitions
+    from pipelines.defs.resources import AbsencePaths
+
+    instance = prepare_instance(settings)
+    paths = AbsencePaths(landing=str(settings.landing), warehouse=str(settings.warehouse))
+    sensor = defs.get_sensor_def("landing_sensor")
+    with dg.build_sensor_context(instance=instance, resources={"paths": paths}) as context:
+        evaluation = sensor(context)
+    for request in evaluation.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(municipality_partitions.name,
+                                        list(request.partition_keys))
+
+    before = {e["load_id"] + str(e["finished_at"]) for e in ledger.read_entries(settings.ledger)}
+    ingest_job = defs.get_job_def("ingest_job")
+    failed = []
+    for request in evaluation.run_requests:
+        result = ingest_job.execute_in_process(
+            run_config=request.run_config, partition_key=request.partition_key,
+            tags=request.tags, instance=instance, resources={"paths": paths},
+            raise_on_error=False)
+        if not result.success:
+            failed.append(f"{request.run_key}: {_first_failure(result)}")
+    entries = [e for e in ledger.read_entries(settings.ledger)
+               if e["load_id"] + str(e["finished_at"]) not in before]
+
+    publish = defs.get_job_def("publish_job").execute_in_process(
+        instance=instance, resources={"paths": paths}, raise_on_error=False)
+    if not publish.success:
+        return RunOutcome(published=False, entries=entries, error=_first_failure(publish),
+                          failed_ingests=failed)
+    metadata = {}
+    for event in publish.get_asset_materialization_events():
+        if event.asset_key and event.asset_key.path == ["published_statistics"]:
+            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+    return RunOutcome(published=True, entries=entries, publish_metadata=metadata,
+                      failed_ingests=failed)
+
+
+def _first_failure(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            return f"{event.step_key}: {error.message.strip()}"[:2000]
+    return "run failed"

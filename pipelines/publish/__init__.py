@@ -1,0 +1,1 @@
+"""Publish: suppress small cells, then swap the published files in atomically."""

@@ -1,0 +1,140 @@
+"""Write the published files: suppressed aggregates only, each built aside and renamed in.
+
+A reader that has a published file open keeps reading the old inode while the new file is
+renamed over it, so nobody ever sees a half-written file (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.config import PUBLISHED_TABLES, Settings
+from pipelines.publish.suppression import RULES, suppress
+
+NATIONAL_LEVELS = ("national", "region", "municipality")
+REGION_LEVELS = ("region", "municipality", "school")
+
+
+@dataclass
+class PublishResult:
+    national: Path
+    regions: dict[str, Path] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    suppressed: dict[str, int] = field(default_factory=dict)
+    preview: str = ""
+
+
+def read_marts(warehouse_db: Path) -> dict[str, pa.Table]:
+    """The unsuppressed marts dbt built, found by name whatever schema dbt put them in."""
+    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+        located = dict(con.execute(
+            "select table_name, table_schema from information_schema.tables "
+            "where table_name in ({})".format(", ".join(f"'{t}'" for t in PUBLISHED_TABLES))
+        ).fetchall())
+        missing = set(PUBLISHED_TABLES) - set(located)
+        if missing:
+            raise RuntimeError(f"dbt has not built {', '.join(sorted(missing))} in {warehouse_db}")
+        return {t: con.execute(f'select * from "{located[t]}"."{t}"').to_arrow_table()
+                for t in PUBLISHED_TABLES}
+
+
+def apply_suppression(marts: dict[str, pa.Table], threshold: int) -> dict[str, pd.DataFrame]:
+    """Suppressed copies of the marts as pandas frames (dates and decimals kept as objects)."""
+    frames = {}
+    for name, table in marts.items():
+        frame = table.to_pandas(date_as_object=True)
+        frames[name] = suppress(frame, RULES[name], threshold) if name in RULES else frame
+    return frames
+
+
+def publish(settings: Settings) -> PublishResult:
+    """Suppress, then write national, region and Parquet files atomically."""
+    raw = read_marts(settings.warehouse_db)
+    schemas = {name: table.schema for name, table in raw.items()}
+    marts = apply_suppression(raw, settings.suppression_threshold)
+    out = settings.published
+    result = PublishResult(national=out / "national.duckdb")
+    national = {name: _arrow(_levels(frame, NATIONAL_LEVELS), schemas[name])
+                for name, frame in marts.items()}
+    _write_duckdb(result.national, national)
+    for name, frame in national.items():
+        _write_parquet(out / "parquet" / name / "national.parquet", frame)
+        result.rows[name] = len(frame)
+        if "suppressed" in frame.schema.names:
+            result.suppressed[name] = frame["suppressed"].to_pylist().count(True)
+
+    result.preview = national_preview(national["absence_rates"])
+    regions = sorted({code for frame in marts.values() if "region_code" in frame
+                      for code in frame["region_code"].dropna().unique()})
+    for region in regions:
+        tables = {name: _arrow(_region(frame, region), schemas[name])
+                  for name, frame in marts.items()}
+        path = out / "regions" / f"{region}.duckdb"
+        _write_duckdb(path, tables)
+        for name, frame in tables.items():
+            _write_parquet(out / "parquet" / name / "regions" / f"{region}.parquet", frame)
+        result.regions[region] = path
+    return result
+
+
+def national_preview(rates: pa.Table) -> str:
+    """Markdown table of the national school-year rates by grade band, for Dagster metadata."""
+    frame = rates.to_pandas()
+    frame = frame[(frame["level"] == "national") & (frame["period_type"] == "school_year")]
+    lines = ["| school year | grade band | pupils | absence rate | illness | unexplained |",
+             "|---|---|---|---|---|---|"]
+    for row in frame.sort_values(["school_year", "grade_band"]).itertuples():
+        lines.append(f"| {row.school_year} | {row.grade_band} | {row.students} | "
+                     f"{_pct(row.absence_rate)} | {_pct(row.illness_rate)} | "
+                     f"{_pct(row.unexplained_rate)} |")
+    return "\n".join(lines)
+
+
+def _pct(value) -> str:
+    return "suppressed" if value is None or pd.isna(value) else f"{float(value):.1%}"
+
+
+def _levels(frame: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
+    return frame[frame["level"].isin(levels)] if "level" in frame else frame
+
+
+def _region(frame: pd.DataFrame, region: str) -> pd.DataFrame:
+    return _levels(frame, REGION_LEVELS)[lambda f: f["region_code"] == region]
+
+
+def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """Back to Arrow with the mart's own types, so dates stay DATE and lessons DECIMAL."""
+    frame = frame.astype(object).where(frame.notna(), None)
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    with duckdb.connect(str(tmp)) as con:
+        for name, frame in tables.items():
+            con.register("frame", frame)
+            con.execute(f'create table "{name}" as select * from frame')
+            con.unregister("frame")
+        con.execute("checkpoint")
+    # Group-readable, not world-readable: hand region files out per region (README).
+    os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP)
+    os.replace(tmp, path)
+    Path(f"{tmp}.wal").unlink(missing_ok=True)
+
+
+def _write_parquet(path: Path, table: pa.Table) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP)
+    os.replace(tmp, path)

@@ -1,0 +1,157 @@
+"""Small-cell suppression (DESIGN §8): primary below the threshold, then secondary.
+
+Primary: a row whose pupil count is below the threshold has every count and rate nulled.
+Secondary: where exactly one child row of a published parent is suppressed, the smallest other
+child is suppressed too, repeated until nothing changes, so that no suppressed value can be
+recovered as parent minus visible siblings. Children are taken along every hierarchy a table
+has: geography (school → municipality → region → national), grade band (bands → `all`) and,
+where periods nest, period (weeks, months, terms → school year).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+GEO_PARENT = {"school": ("municipality", "school_code"),
+              "municipality": ("region", "municipality_code"),
+              "region": ("national", "region_code")}
+
+
+@dataclass(frozen=True)
+class TableRule:
+    """How to suppress one published table."""
+
+    count_column: str
+    keys: Sequence[str]
+    measures: Sequence[str]
+    relations: Sequence[Callable[[pd.DataFrame], pd.DataFrame]]
+    # Extra per-column rules: (columns to null, count column they rest on).
+    partial: Sequence[tuple[Sequence[str], str]] = ()
+
+
+def geography(frame: pd.DataFrame) -> pd.DataFrame:
+    parent = frame.copy()
+    for level, (up, code) in GEO_PARENT.items():
+        mask = frame["level"] == level
+        parent.loc[mask, "level"] = up
+        parent.loc[mask, code] = None
+    parent.loc[frame["level"] == "national", "level"] = None
+    return parent
+
+
+def grade_band(frame: pd.DataFrame) -> pd.DataFrame:
+    parent = frame.copy()
+    parent.loc[frame["grade_band"] == "all", "level"] = None
+    parent.loc[frame["grade_band"] != "all", "grade_band"] = "all"
+    return parent
+
+
+def school_year_period(frame: pd.DataFrame) -> pd.DataFrame:
+    """Weeks, months and terms each partition their school year (by the record's period_end)."""
+    parent = frame.copy()
+    year_start = pd.to_datetime(frame["school_year"].str[:4] + "-08-01")
+    parent["period_type"] = "school_year"
+    parent["period_start"] = year_start.dt.date
+    parent["period_end"] = (year_start + pd.DateOffset(years=1) - pd.Timedelta(days=1)).dt.date
+    parent.loc[frame["period_type"] == "school_year", "level"] = None
+    # Siblings must be of one kind: weeks with weeks, months with months.
+    parent["_sibling_kind"] = frame["period_type"]
+    return parent
+
+
+def term(frame: pd.DataFrame) -> pd.DataFrame:
+    parent = frame.copy()
+    parent.loc[frame["term"] == "all", "level"] = None
+    parent.loc[frame["term"] != "all", "term"] = "all"
+    return parent
+
+
+def _key(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    parts = [frame[c].astype("str").where(frame[c].notna(), "") for c in columns]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "\x1f" + part
+    return key
+
+
+def suppress(frame: pd.DataFrame, rule: TableRule, threshold: int) -> pd.DataFrame:
+    """Return a copy with `suppressed` set and the measures of suppressed rows nulled."""
+    out = frame.reset_index(drop=True).copy()
+    counts = pd.to_numeric(out[rule.count_column], errors="coerce").fillna(0).to_numpy()
+    suppressed = counts < threshold
+    own_key = _key(out, rule.keys)
+    groups = []
+    for relation in rule.relations:
+        parent = relation(out)
+        has_parent = parent["level"].notna().to_numpy()
+        parent_key = _key(parent, rule.keys)
+        group = parent_key + "\x1e" + (parent["_sibling_kind"].astype("str")
+                                       if "_sibling_kind" in parent else "")
+        parent_index = pd.Series(np.arange(len(out)), index=own_key.to_numpy())
+        parent_index = parent_index[~parent_index.index.duplicated()]
+        parent_pos = parent_key.map(parent_index).to_numpy()
+        groups.append((group.to_numpy(), has_parent & ~pd.isna(parent_pos), parent_pos))
+
+    changed = True
+    while changed:
+        changed = False
+        for group, has_parent, parent_pos in groups:
+            rows = np.flatnonzero(has_parent)
+            if not len(rows):
+                continue
+            sub = pd.DataFrame({
+                "g": group[rows], "row": rows, "supp": suppressed[rows], "count": counts[rows],
+                "parent_supp": suppressed[parent_pos[rows].astype(int)],
+            })
+            sub = sub[~sub["parent_supp"]]
+            n_supp = sub.groupby("g")["supp"].transform("sum")
+            candidates = sub[(n_supp == 1) & ~sub["supp"]]
+            if candidates.empty:
+                continue
+            pick = candidates.sort_values(["count", "row"]).drop_duplicates("g")["row"]
+            suppressed[pick.to_numpy()] = True
+            changed = True
+
+    out["suppressed"] = suppressed
+    out.loc[suppressed, list(rule.measures)] = None
+    for columns, count_column in rule.partial:
+        small = pd.to_numeric(out[count_column], errors="coerce").fillna(0) < threshold
+        out.loc[small, list(columns)] = None
+    return out
+
+
+RATE_KEYS = ["level", "region_code", "municipality_code", "school_code", "school_year",
+             "period_type", "period_start", "period_end", "grade_band"]
+TIER_KEYS = ["level", "region_code", "municipality_code", "school_code", "school_year",
+             "as_of_date", "grade_band"]
+METRIC_KEYS = ["level", "region_code", "municipality_code", "school_code", "school_year", "term"]
+
+RULES: dict[str, TableRule] = {
+    "absence_rates": TableRule(
+        count_column="students", keys=RATE_KEYS,
+        measures=["students", "scheduled_lessons", "absent_lessons", "absence_rate",
+                  "illness_rate", "authorised_rate", "unauthorised_rate", "unexplained_rate",
+                  "late_count"],
+        relations=[geography, grade_band, school_year_period]),
+    "attendance_tiers": TableRule(
+        count_column="students_with_tier", keys=TIER_KEYS,
+        measures=["students_with_tier", "universal_students", "targeted_students",
+                  "intensive_students", "targeted_share", "intensive_share"],
+        relations=[geography, grade_band]),
+    "intervention_metrics": TableRule(
+        count_column="crossed_targeted", keys=METRIC_KEYS,
+        measures=["crossed_targeted", "responded_targeted", "timely_response_rate",
+                  "median_response_lag_days", "crossed_intensive", "responded_intensive",
+                  "intensive_response_rate", "mean_rate_change_after_intervention"],
+        relations=[geography, term],
+        partial=[(["crossed_intensive", "responded_intensive", "intensive_response_rate"],
+                  "crossed_intensive")]),
+    "interventions_by_type": TableRule(
+        count_column="students", keys=[*METRIC_KEYS, "intervention_type"],
+        measures=["interventions", "students"],
+        relations=[geography, term]),
+}

@@ -1,0 +1,1 @@
+"""Pandera schemas: the structure, types and ranges every profile's records must have."""
