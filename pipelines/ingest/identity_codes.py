@@ -37,6 +37,7 @@ def _valid(birth: str, sign: str, individual: str, check: str) -> bool:
         date(CENTURY[sign] + year, month, day)
     except ValueError:
         return False
-    if not 2 <= int(individual) <= 899:
+    # 002-899 are permanent codes, 900-999 temporary ones: both identify a person.
+    if not 2 <= int(individual) <= 999:
         return False
     return CHECK_CHARS[int(birth + individual) % 31] == check

@@ -78,21 +78,22 @@ class CsvSource(RawSource):
                         f"expected {row.expected_columns} fields, found {row.actual_columns}")
             return "skip"
 
-        reader = pacsv.open_csv(
-            self.path,
-            read_options=pacsv.ReadOptions(
-                encoding="utf8" if self.encoding == "utf-8" else self.encoding,
-                block_size=BLOCK_SIZE, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=";", newlines_in_values=True,
-                                             invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=self.expected,
-                column_types={c: pa.string() for c in self.expected},
-                strings_can_be_null=True, quoted_strings_can_be_null=True,
-                null_values=[""]),
-        )
         valid_so_far = 0
         try:
+            # open_csv parses the first block already, so it belongs inside the try.
+            reader = pacsv.open_csv(
+                self.path,
+                read_options=pacsv.ReadOptions(
+                    encoding="utf8" if self.encoding == "utf-8" else self.encoding,
+                    block_size=BLOCK_SIZE, use_threads=False),
+                parse_options=pacsv.ParseOptions(delimiter=";", newlines_in_values=True,
+                                                 invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=self.expected,
+                    column_types={c: pa.string() for c in self.expected},
+                    strings_can_be_null=True, quoted_strings_can_be_null=True,
+                    null_values=[""]),
+            )
             for batch in reader:
                 frame = batch.to_pandas()
                 positions = np.arange(valid_so_far + 1, valid_so_far + len(frame) + 1)
@@ -157,5 +158,53 @@ class JsonLinesSource(RawSource):
 
 
 def _short(exc: Exception) -> str:
-    # Arrow messages can quote a row's text; keep only the first clause, which does not.
-    return str(exc).split(":")[0][:200]
+    """Arrow's message without any quoted row text (a parse error may quote the row)."""
+    text = str(exc)
+    if "Expected" in text or "got" in text:
+        text = text.split(":")[0]
+    return text.replace("\n", " ")[:200]
+
+
+
+class XlsxSheetSource(RawSource):
+    """One sheet of an Excel workbook, read row by row (openpyxl read-only mode)."""
+
+    def __init__(self, path: Path, sheet: str, expected_columns: list[str]):
+        super().__init__(path, expected_columns)
+        self.sheet = sheet
+        self.label = f"{path.name}[{sheet}]"
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise DropError(f"cannot be opened as an Excel workbook ({type(exc).__name__})",
+                            file=self.path.name) from exc
+        try:
+            if self.sheet not in book.sheetnames:
+                raise DropError(f"workbook has no sheet '{self.sheet}'", file=self.path.name)
+            rows = book[self.sheet].iter_rows(values_only=True)
+            header = next(rows, None)
+            if header is None:
+                raise DropError("sheet is empty (no header row)", file=self.label)
+            names = [str(c).strip() if c is not None else "" for c in header]
+            self.check_header([n for n in names if n])
+            wanted = [(names.index(c), c) for c in self.expected]
+            buffer: list[list] = []
+            count = 0
+            for number, values in enumerate(rows, start=1):
+                if values is None or all(v is None or v == "" for v in values):
+                    continue  # Excel keeps formatted but empty rows; they are not data
+                count += 1
+                buffer.append([values[i] if i < len(values) else None for i, _ in wanted]
+                              + [number])
+                if len(buffer) >= JSON_CHUNK:
+                    yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
+                    buffer = []
+            if buffer:
+                yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
+            self.rows_read = count
+        finally:
+            book.close()

@@ -13,14 +13,11 @@ ProfileReader = Callable[[Manifest, ExtractWriter], None]
 
 def reader_for(profile: str) -> ProfileReader:
     """The reader of a known profile (the manifest check has already rejected unknown ones)."""
-    from pipelines.profiles import lesson_marks_csv
+    from pipelines.profiles import daily_summary_jsonl, lesson_marks_csv, weekly_totals_xlsx
 
-    readers: dict[str, ProfileReader] = {"lesson_marks_csv": lesson_marks_csv.read}
-    try:
-        from pipelines.profiles import daily_summary_jsonl, weekly_totals_xlsx
-
-        readers["daily_summary_jsonl"] = daily_summary_jsonl.read
-        readers["weekly_totals_xlsx"] = weekly_totals_xlsx.read
-    except ImportError:  # pragma: no cover - profiles land one at a time
-        pass
+    readers: dict[str, ProfileReader] = {
+        "lesson_marks_csv": lesson_marks_csv.read,
+        "daily_summary_jsonl": daily_summary_jsonl.read,
+        "weekly_totals_xlsx": weekly_totals_xlsx.read,
+    }
     return readers[profile]

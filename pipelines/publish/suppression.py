@@ -105,16 +105,19 @@ def suppress(frame: pd.DataFrame, rule: TableRule, threshold: int) -> pd.DataFra
                 continue
             sub = pd.DataFrame({
                 "g": group[rows], "row": rows, "supp": suppressed[rows], "count": counts[rows],
-                "parent_supp": suppressed[parent_pos[rows].astype(int)],
+                "parent": parent_pos[rows].astype(int),
             })
-            sub = sub[~sub["parent_supp"]]
-            n_supp = sub.groupby("g")["supp"].transform("sum")
+            sub = sub[~suppressed[sub["parent"].to_numpy()]]
+            by_group = sub.groupby("g")["supp"]
+            n_supp, size = by_group.transform("sum"), by_group.transform("size")
+            # An only child equals its parent: suppressing it means suppressing the parent.
+            lone = sub[(size == 1) & sub["supp"]]["parent"].to_numpy()
             candidates = sub[(n_supp == 1) & ~sub["supp"]]
-            if candidates.empty:
-                continue
             pick = candidates.sort_values(["count", "row"]).drop_duplicates("g")["row"]
-            suppressed[pick.to_numpy()] = True
-            changed = True
+            if len(lone) or len(pick):
+                suppressed[lone] = True
+                suppressed[pick.to_numpy()] = True
+                changed = True
 
     out["suppressed"] = suppressed
     out.loc[suppressed, list(rule.measures)] = None
