@@ -1,0 +1,64 @@
+{#- Calendar rules of DESIGN §7, written once with dbt's cross-database macros so that the
+    same project runs on DuckDB and on Spark. Every macro returns a `date` expression. -#}
+
+{% macro add_days(date_expr, days) -%}
+    cast({{ dbt.dateadd('day', days, date_expr) }} as date)
+{%- endmacro %}
+
+{#- Monday of the ISO week holding the date. -#}
+{% macro week_start(date_expr) -%}
+    cast({{ dbt.date_trunc('week', date_expr) }} as date)
+{%- endmacro %}
+
+{#- Sunday of the ISO week holding the date: the day a weekly record counts on. -#}
+{% macro week_end(date_expr) -%}
+    {{ add_days(week_start(date_expr), 6) }}
+{%- endmacro %}
+
+{% macro month_start(date_expr) -%}
+    cast({{ dbt.date_trunc('month', date_expr) }} as date)
+{%- endmacro %}
+
+{% macro month_end(date_expr) -%}
+    cast({{ dbt.last_day(date_expr, 'month') }} as date)
+{%- endmacro %}
+
+{#- 1 August that opens the school year holding the date (years run 1 Aug - 31 Jul):
+    step back seven months, truncate to the calendar year, step forward again. -#}
+{% macro school_year_start(date_expr) -%}
+    cast({{ dbt.dateadd('month', 7, dbt.date_trunc('year', dbt.dateadd('month', -7, date_expr))) }} as date)
+{%- endmacro %}
+
+{% macro school_year_end(date_expr) -%}
+    {{ add_days(dbt.dateadd('year', 1, school_year_start(date_expr)), -1) }}
+{%- endmacro %}
+
+{#- Label such as `2026-2027`. -#}
+{% macro school_year_label(date_expr) -%}
+    {%- set start_year = 'extract(year from ' ~ school_year_start(date_expr) ~ ')' -%}
+    {{ dbt.concat([
+        'cast(' ~ start_year ~ ' as ' ~ dbt.type_string() ~ ')',
+        "'-'",
+        'cast(' ~ start_year ~ ' + 1 as ' ~ dbt.type_string() ~ ')',
+    ]) }}
+{%- endmacro %}
+
+{#- `autumn` 1 Aug - 31 Dec, `spring` 1 Jan - 31 Jul. -#}
+{% macro term_of(date_expr) -%}
+    case when extract(month from {{ date_expr }}) >= 8 then 'autumn' else 'spring' end
+{%- endmacro %}
+
+{% macro term_start(date_expr) -%}
+    case
+        when extract(month from {{ date_expr }}) >= 8 then {{ school_year_start(date_expr) }}
+        else cast({{ dbt.date_trunc('year', date_expr) }} as date)
+    end
+{%- endmacro %}
+
+{% macro term_end(date_expr) -%}
+    case
+        when extract(month from {{ date_expr }}) >= 8
+            then {{ add_days(dbt.dateadd('month', 5, school_year_start(date_expr)), -1) }}
+        else {{ school_year_end(date_expr) }}
+    end
+{%- endmacro %}

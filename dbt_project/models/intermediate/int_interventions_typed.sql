@@ -1,0 +1,158 @@
+-- Interventions with their harmonised type, tier and dimension (DESIGN §6.2), placed in
+-- the school and grade of the enrolment covering the intervention date.
+
+with
+
+interventions as (
+
+    select * from {{ ref('stg_canonical__interventions') }}
+
+),
+
+code_map as (
+
+    select * from {{ ref('intervention_code_map') }}
+
+),
+
+intervention_types as (
+
+    select * from {{ ref('intervention_types') }}
+
+),
+
+enrolments as (
+
+    select * from {{ ref('int_enrolments') }}
+
+),
+
+municipalities as (
+
+    select * from {{ ref('kunnat_2026') }}
+
+),
+
+municipal_codes as (
+
+    select * from code_map where coalesce(municipality_code, '') <> ''
+
+),
+
+profile_codes as (
+
+    select * from code_map where coalesce(municipality_code, '') = ''
+
+),
+
+typed as (
+
+    select
+        interventions.municipality_code,
+        interventions.profile,
+        interventions.extract_id,
+        interventions.student_key,
+        interventions.intervention_date,
+        interventions.local_code,
+        interventions.role,
+        coalesce(municipal_codes.intervention_type, profile_codes.intervention_type)
+            as intervention_type
+
+    from interventions
+
+    left join municipal_codes
+        on interventions.profile = municipal_codes.profile
+        and interventions.municipality_code = municipal_codes.municipality_code
+        and interventions.local_code = municipal_codes.local_code
+
+    left join profile_codes
+        on interventions.profile = profile_codes.profile
+        and interventions.local_code = profile_codes.local_code
+
+),
+
+intervention_days as (
+
+    select distinct
+        municipality_code,
+        student_key,
+        intervention_date
+
+    from typed
+
+),
+
+day_enrolments as (
+
+    select
+        intervention_days.municipality_code,
+        intervention_days.student_key,
+        intervention_days.intervention_date,
+        enrolments.school_code,
+        enrolments.grade,
+        enrolments.grade_band,
+        row_number() over (
+            partition by
+                intervention_days.municipality_code,
+                intervention_days.student_key,
+                intervention_days.intervention_date
+            order by {{ enrolment_priority('intervention_days.intervention_date') }}
+        ) as enrolment_rank
+
+    from intervention_days
+
+    left join enrolments
+        on intervention_days.municipality_code = enrolments.municipality_code
+        and intervention_days.student_key = enrolments.student_key
+
+),
+
+with_enrolment as (
+
+    select
+        typed.*,
+        day_enrolments.school_code,
+        day_enrolments.grade,
+        day_enrolments.grade_band
+
+    from typed
+
+    inner join day_enrolments
+        on typed.municipality_code = day_enrolments.municipality_code
+        and typed.student_key = day_enrolments.student_key
+        and typed.intervention_date = day_enrolments.intervention_date
+        and day_enrolments.enrolment_rank = 1
+
+),
+
+final as (
+
+    select
+        with_enrolment.student_key,
+        with_enrolment.municipality_code,
+        municipalities.maakunta_code as region_code,
+        with_enrolment.school_code,
+        with_enrolment.grade,
+        with_enrolment.grade_band,
+        with_enrolment.intervention_date,
+        {{ school_year_label('with_enrolment.intervention_date') }} as school_year,
+        {{ term_of('with_enrolment.intervention_date') }} as term,
+        with_enrolment.intervention_type,
+        intervention_types.tier,
+        intervention_types.dimension,
+        with_enrolment.local_code,
+        with_enrolment.role,
+        with_enrolment.profile,
+        with_enrolment.extract_id
+
+    from with_enrolment
+
+    left join intervention_types
+        on with_enrolment.intervention_type = intervention_types.intervention_type
+
+    left join municipalities
+        on with_enrolment.municipality_code = municipalities.kunta_code
+
+)
+
+select * from final

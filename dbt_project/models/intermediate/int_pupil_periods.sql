@@ -1,0 +1,145 @@
+-- One row per pupil record (pupil-day, or Monday-Sunday for weekly profiles) with the
+-- harmonised absence categories (DESIGN §6.1) and the calendar of DESIGN §7: a record
+-- counts on its period_end, in the school and grade of the enrolment covering that date.
+-- Pupil-level and restricted: never published.
+
+{%- set categories = [
+    ('illness', 'illness_lessons'),
+    ('authorised', 'authorised_lessons'),
+    ('unauthorised', 'unauthorised_lessons'),
+    ('unexplained', 'unexplained_lessons'),
+    ('late', 'late_count'),
+    ('school_business', 'school_business_lessons'),
+] %}
+{%- set absent_categories = ['illness_lessons', 'authorised_lessons', 'unauthorised_lessons', 'unexplained_lessons'] %}
+
+with
+
+attendance as (
+
+    select * from {{ ref('stg_canonical__attendance') }}
+
+),
+
+absences as (
+
+    select * from {{ ref('int_absences_categorised') }}
+
+),
+
+enrolments as (
+
+    select * from {{ ref('int_enrolments') }}
+
+),
+
+municipalities as (
+
+    select * from {{ ref('kunnat_2026') }}
+
+),
+
+absence_totals as (
+
+    select
+        municipality_code,
+        student_key,
+        period_start,
+        period_end,
+        {%- for category, column in categories %}
+        sum(case when category = '{{ category }}' then lessons else 0 end) as {{ column }},
+        {%- endfor %}
+        count(*) as absence_rows
+
+    from absences
+
+    group by
+        municipality_code,
+        student_key,
+        period_start,
+        period_end
+
+),
+
+record_dates as (
+
+    select distinct
+        municipality_code,
+        student_key,
+        period_end
+
+    from attendance
+
+),
+
+date_enrolments as (
+
+    select
+        record_dates.municipality_code,
+        record_dates.student_key,
+        record_dates.period_end,
+        enrolments.school_code,
+        enrolments.grade,
+        enrolments.grade_band,
+        row_number() over (
+            partition by
+                record_dates.municipality_code,
+                record_dates.student_key,
+                record_dates.period_end
+            order by {{ enrolment_priority('record_dates.period_end') }}
+        ) as enrolment_rank
+
+    from record_dates
+
+    left join enrolments
+        on record_dates.municipality_code = enrolments.municipality_code
+        and record_dates.student_key = enrolments.student_key
+
+),
+
+pupil_periods as (
+
+    select
+        attendance.student_key,
+        attendance.municipality_code,
+        municipalities.maakunta_code as region_code,
+        date_enrolments.school_code,
+        date_enrolments.grade,
+        date_enrolments.grade_band,
+        attendance.period_start,
+        attendance.period_end,
+        {{ school_year_label('attendance.period_end') }} as school_year,
+        {{ term_of('attendance.period_end') }} as term,
+        attendance.scheduled_lessons,
+        {%- for category, column in categories %}
+        cast(coalesce(absence_totals.{{ column }}, 0) as decimal(18, 3)) as {{ column }},
+        {%- endfor %}
+        cast(
+            {%- for column in absent_categories %}
+            coalesce(absence_totals.{{ column }}, 0){% if not loop.last %} +{% endif %}
+            {%- endfor %}
+            as decimal(18, 3)
+        ) as absent_lessons,
+        attendance.profile,
+        attendance.extract_id
+
+    from attendance
+
+    left join absence_totals
+        on attendance.municipality_code = absence_totals.municipality_code
+        and attendance.student_key = absence_totals.student_key
+        and attendance.period_start = absence_totals.period_start
+        and attendance.period_end = absence_totals.period_end
+
+    left join date_enrolments
+        on attendance.municipality_code = date_enrolments.municipality_code
+        and attendance.student_key = date_enrolments.student_key
+        and attendance.period_end = date_enrolments.period_end
+        and date_enrolments.enrolment_rank = 1
+
+    left join municipalities
+        on attendance.municipality_code = municipalities.kunta_code
+
+)
+
+select * from pupil_periods

@@ -1,0 +1,160 @@
+-- Responses to threshold crossings (DESIGN §7/§8) per level, school year and term. A
+-- pupil counts in the place and term of their crossing date (10 % and 20 % crossings
+-- separately); term `all` is the whole school year. Every place and term with pupil
+-- records has a row, so "nobody crossed" reads as 0 rather than as a missing row.
+
+with
+
+crossings as (
+
+    select * from {{ ref('int_pupil_crossings') }}
+
+),
+
+series as (
+
+    select * from {{ ref('int_pupil_ytd_series') }}
+
+),
+
+places as (
+
+    select distinct
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        term
+
+    from series
+
+),
+
+-- One row per crossing, placed where the pupil was on the crossing date.
+crossing_events as (
+
+    select
+        'population' as event,
+        cast(null as {{ dbt.type_string() }}) as student_key,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        term,
+        cast(null as {{ dbt.type_boolean() }}) as responded,
+        cast(null as {{ dbt.type_bigint() }}) as response_lag_days,
+        cast(null as double) as rate_change_after_intervention
+
+    from places
+
+    union all
+
+    select
+        'targeted' as event,
+        student_key,
+        targeted_region_code as region_code,
+        targeted_municipality_code as municipality_code,
+        targeted_school_code as school_code,
+        school_year,
+        targeted_term as term,
+        responded_targeted as responded,
+        cast(response_lag_days as {{ dbt.type_bigint() }}) as response_lag_days,
+        rate_change_after_intervention
+
+    from crossings
+
+    union all
+
+    select
+        'intensive' as event,
+        student_key,
+        intensive_region_code as region_code,
+        intensive_municipality_code as municipality_code,
+        intensive_school_code as school_code,
+        school_year,
+        intensive_term as term,
+        responded_intensive as responded,
+        cast(null as {{ dbt.type_bigint() }}) as response_lag_days,
+        cast(null as double) as rate_change_after_intervention
+
+    from crossings
+
+    where intensive_crossing_date is not null
+
+),
+
+termed_events as (
+
+    select * from crossing_events
+
+    union all
+
+    select
+        event,
+        student_key,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        'all' as term,
+        responded,
+        response_lag_days,
+        rate_change_after_intervention
+
+    from crossing_events
+
+),
+
+level_totals as (
+
+    {%- for level in reporting_levels() %}
+
+    select
+        {{ level_columns(level) }}
+        school_year,
+        term,
+        count(distinct case when event = 'targeted' then student_key end) as crossed_targeted,
+        count(distinct case when event = 'targeted' and responded then student_key end) as responded_targeted,
+        {{ median("case when event = 'targeted' and responded then response_lag_days end") }}
+            as median_response_lag_days,
+        count(distinct case when event = 'intensive' then student_key end) as crossed_intensive,
+        count(distinct case when event = 'intensive' and responded then student_key end) as responded_intensive,
+        avg(case when event = 'targeted' then rate_change_after_intervention end)
+            as mean_rate_change_after_intervention
+
+    from termed_events
+
+    where {{ level_filter(level) }}
+
+    group by
+        {{ level_group_by(level, ['school_year', 'term']) }}
+
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+final as (
+
+    select
+        level,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        term,
+        cast(crossed_targeted as {{ dbt.type_bigint() }}) as crossed_targeted,
+        cast(responded_targeted as {{ dbt.type_bigint() }}) as responded_targeted,
+        {{ safe_ratio('responded_targeted', 'crossed_targeted') }} as timely_response_rate,
+        cast(median_response_lag_days as double) as median_response_lag_days,
+        cast(crossed_intensive as {{ dbt.type_bigint() }}) as crossed_intensive,
+        cast(responded_intensive as {{ dbt.type_bigint() }}) as responded_intensive,
+        {{ safe_ratio('responded_intensive', 'crossed_intensive') }} as intensive_response_rate,
+        cast(mean_rate_change_after_intervention as double) as mean_rate_change_after_intervention,
+        false as suppressed
+
+    from level_totals
+
+)
+
+select * from final

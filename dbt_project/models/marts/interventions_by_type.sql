@@ -1,0 +1,90 @@
+-- Interventions of each type (DESIGN §6.2/§8) per level, school year and term (`all` =
+-- the whole school year), placed in the school of the enrolment covering the date.
+
+with
+
+interventions as (
+
+    select * from {{ ref('int_interventions_typed') }}
+
+),
+
+termed as (
+
+    select
+        student_key,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        term,
+        intervention_type,
+        tier,
+        dimension
+
+    from interventions
+
+    union all
+
+    select
+        student_key,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        'all' as term,
+        intervention_type,
+        tier,
+        dimension
+
+    from interventions
+
+),
+
+level_totals as (
+
+    {%- for level in reporting_levels() %}
+
+    select
+        {{ level_columns(level) }}
+        school_year,
+        term,
+        intervention_type,
+        tier,
+        dimension,
+        count(*) as interventions,
+        count(distinct student_key) as students
+
+    from termed
+
+    where {{ level_filter(level) }}
+
+    group by
+        {{ level_group_by(level, ['school_year', 'term', 'intervention_type', 'tier', 'dimension']) }}
+
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+final as (
+
+    select
+        level,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        term,
+        intervention_type,
+        tier,
+        dimension,
+        cast(interventions as {{ dbt.type_bigint() }}) as interventions,
+        cast(students as {{ dbt.type_bigint() }}) as students,
+        false as suppressed
+
+    from level_totals
+
+)
+
+select * from final
