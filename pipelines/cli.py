@@ -19,14 +19,16 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="generate a sample, run the whole pipeline, summarise")
     _paths(demo)
-    demo.add_argument("--municipalities", default="6")
+    demo.add_argument("--municipalities", default=None,
+                      help="how many (N) or which (comma-separated codes); default 6")
     demo.add_argument("--days", type=int, default=60)
     demo.add_argument("--seed", type=int, default=42)
 
     gen = commands.add_parser("generate", help="write synthetic municipality drops")
     gen.add_argument("--out", type=Path, required=True)
-    gen.add_argument("--municipalities", default="6",
-                     help="how many (N) or which (comma-separated codes, e.g. 091,837)")
+    gen.add_argument("--municipalities", default=None,
+                     help="how many (N), which (comma-separated codes, e.g. 091,837) or 'all'; "
+                          "default 6, or all 308 with --scale")
     gen.add_argument("--start", type=date.fromisoformat, default=date(2026, 8, 10))
     gen.add_argument("--days", type=int, default=60, help="school days to cover")
     gen.add_argument("--seed", type=int, default=42)
@@ -62,9 +64,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _municipalities(value: str) -> int | list[str]:
-    return int(value) if value.isdigit() and len(value) < 3 else [
-        code.strip().zfill(3) for code in value.split(",") if code.strip()]
+def _municipalities(value: str | None) -> int | list[str] | None:
+    from pipelines.generator import parse_municipalities
+
+    return None if value is None else parse_municipalities(value)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -89,11 +92,12 @@ def _run(args: argparse.Namespace) -> int:
     except MissingKeyError as exc:
         print(f"absence run: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _print_outcome(outcome, settings)
+    print_outcome(outcome, settings)
     return outcome.exit_code
 
 
-def _print_outcome(outcome, settings: Settings) -> None:
+def print_outcome(outcome, settings: Settings) -> None:
+    """One line per drop processed (problems to stderr), then whether it published."""
     for entry in outcome.entries:
         line = (f"{entry['status'].upper():<12} {entry['municipality_code']}/{entry['extract_id']}"
                 f"  rows loaded {entry['rows_loaded']}, rejected {entry['rows_rejected']}")
@@ -106,6 +110,8 @@ def _print_outcome(outcome, settings: Settings) -> None:
         print(f"published: {settings.published}")
     else:
         print(f"NOT published: {outcome.error}", file=sys.stderr)
+    if outcome.log_path:
+        print(f"dbt build log: {outcome.log_path}")
 
 
 def _demo(args: argparse.Namespace) -> int:

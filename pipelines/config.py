@@ -66,3 +66,8 @@ def export_env(settings: Settings) -> None:
     """Make the resolved paths visible to child processes (dbt reads ABSENCE_WAREHOUSE)."""
     os.environ["ABSENCE_LANDING"] = str(settings.landing)
     os.environ["ABSENCE_WAREHOUSE"] = str(settings.warehouse)
+
+
+# dbt reads ABSENCE_WAREHOUSE from the environment; give processes that only load the
+# definitions (`dagster dev`, manifest preparation) the same default the command line uses.
+os.environ.setdefault("ABSENCE_WAREHOUSE", str(Path("warehouse").resolve()))

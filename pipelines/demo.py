@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import duckdb
@@ -19,8 +18,10 @@ def run_demo(settings: Settings, *, municipalities: int | list[str] = 6, days: i
     drops = generate(settings.landing, municipalities=municipalities, days=days, seed=seed)
     print(f"Generated {len(drops)} drops ({days} school days) in {settings.landing}")
     outcome = run_pipeline(settings, create_key=True)
+    from pipelines.cli import print_outcome
+
+    print_outcome(outcome, settings)
     if not outcome.published:
-        print(f"Demo failed, nothing published: {outcome.error}", file=sys.stderr)
         return outcome.exit_code
     print(summary(settings))
     print(f"\nDone in {time.perf_counter() - started:.0f} s. Outputs:")

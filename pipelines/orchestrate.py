@@ -3,15 +3,22 @@ Dagster definitions (sensor → ingest runs → publish job) that `dagster dev` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.config import PROJECT_ROOT, Settings, export_env
 from pipelines.ingest import ledger
 from pipelines.ingest.extract import ensure_layout
 from pipelines.ingest.pseudonym import load_key
+
+
+# The terminal shows a one-line outcome per drop; the full event log is in the Dagster
+# instance (`make dagster`), so the console logger only reports warnings and errors.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass
@@ -21,6 +28,7 @@ class RunOutcome:
     error: str | None = None
     publish_metadata: dict = field(default_factory=dict)
     failed_ingests: list[str] = field(default_factory=list)
+    log_path: Path | None = None
 
     @property
     def quarantined(self) -> list[dict]:
@@ -64,7 +72,7 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
 
     instance = prepare_instance(settings)
     paths = AbsencePaths(landing=str(settings.landing), warehouse=str(settings.warehouse))
-    sensor = defs.get_sensor_def("landing_sensor")
+    sensor = defs.resolve_sensor_def("landing_sensor")
     with dg.build_sensor_context(instance=instance, resources={"paths": paths}) as context:
         evaluation = sensor(context)
     for request in evaluation.dynamic_partitions_requests:
@@ -72,11 +80,11 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
                                         list(request.partition_keys))
 
     before = {e["load_id"] + str(e["finished_at"]) for e in ledger.read_entries(settings.ledger)}
-    ingest_job = defs.get_job_def("ingest_job")
+    ingest_job = defs.resolve_job_def("ingest_job")
     failed = []
     for request in evaluation.run_requests:
         result = ingest_job.execute_in_process(
-            run_config=request.run_config, partition_key=request.partition_key,
+            run_config={**request.run_config, **QUIET}, partition_key=request.partition_key,
             tags=request.tags, instance=instance, resources={"paths": paths},
             raise_on_error=False)
         if not result.success:
@@ -84,17 +92,22 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
     entries = [e for e in ledger.read_entries(settings.ledger)
                if e["load_id"] + str(e["finished_at"]) not in before]
 
-    publish = defs.get_job_def("publish_job").execute_in_process(
-        instance=instance, resources={"paths": paths}, raise_on_error=False)
+    # dbt's own progress lines go to a log file; the terminal gets the outcome.
+    log_path = settings.warehouse / "logs" / f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        publish = defs.resolve_job_def("publish_job").execute_in_process(
+            run_config=QUIET, instance=instance, resources={"paths": paths},
+            raise_on_error=False)
     if not publish.success:
         return RunOutcome(published=False, entries=entries, error=_first_failure(publish),
-                          failed_ingests=failed)
+                          failed_ingests=failed, log_path=log_path)
     metadata = {}
     for event in publish.get_asset_materialization_events():
         if event.asset_key and event.asset_key.path == ["published_statistics"]:
             metadata = {k: v.value for k, v in event.materialization.metadata.items()}
     return RunOutcome(published=True, entries=entries, publish_metadata=metadata,
-                      failed_ingests=failed)
+                      failed_ingests=failed, log_path=log_path)
 
 
 def _first_failure(result) -> str:

@@ -1,7 +1,7 @@
 -- An absence record needs an attendance record of the same pupil and period: without one
 -- its lessons have no denominator and are left out of every rate (DESIGN §5). Surfaced
 -- as a warning so one municipality's gap does not stop the nightly publication.
-{{ config(severity = 'warn') }}
+{{ config(severity = 'warn', meta = {'dagster': {'ref': {'name': 'stg_canonical__absences'}}}) }}
 
 with
 

@@ -147,12 +147,12 @@ class JsonLinesSource(RawSource):
                 kept["_row"] = row
                 buffer.append(kept)
                 if len(buffer) >= JSON_CHUNK:
-                    yield pd.DataFrame(buffer, columns=[*self.expected, "_row"])
+                    yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
                     buffer = []
         if row == 0:
             raise DropError("file is empty", file=self.label)
         if buffer:
-            yield pd.DataFrame(buffer, columns=[*self.expected, "_row"])
+            yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
         self.rows_read = row
         self.drift = sorted(seen_keys.difference(self.expected))
 

@@ -42,7 +42,7 @@ def read_marts(warehouse_db: Path) -> dict[str, pa.Table]:
         missing = set(PUBLISHED_TABLES) - set(located)
         if missing:
             raise RuntimeError(f"dbt has not built {', '.join(sorted(missing))} in {warehouse_db}")
-        return {t: con.execute(f'select * from "{located[t]}"."{t}"').to_arrow_table()
+        return {t: con.sql(f'select * from "{located[t]}"."{t}"').to_arrow_table()
                 for t in PUBLISHED_TABLES}
 
 
