@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# A deployment may keep its own copy of the dbt project (e.g. with its municipalities' code-map
+# rows); ingest reads the code maps from the same place dbt does.
+DBT_PROJECT_DIR = Path(os.environ.get("ABSENCE_DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_project")
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 
 CANONICAL_TABLES = ("students", "attendance", "absences", "interventions")

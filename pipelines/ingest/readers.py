@@ -149,8 +149,8 @@ class JsonLinesSource(RawSource):
                 if len(buffer) >= JSON_CHUNK:
                     yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
                     buffer = []
-        if row == 0:
-            raise DropError("file is empty", file=self.label)
+        # Zero lines is a valid JSON Lines file (e.g. no interventions this window); the
+        # manifest's row count catches a file that should not be empty.
         if buffer:
             yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
         self.rows_read = row

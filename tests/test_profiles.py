@@ -1,0 +1,172 @@
+"""The three source profiles are interchangeable: same pupils, same published figures; and
+each reports its own kind of bad input clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import load_workbook
+
+from pipelines.generator import simulate_municipality, write_drop
+from pipelines.ingest.extract import ingest_drop
+from pipelines.ingest.landing import scan_landing
+from pipelines.orchestrate import run_pipeline
+from tests.conftest import TEST_KEY, csv_files, write_drop as write_raw_drop
+
+PROFILES = {"lesson_marks_csv": "091", "daily_summary_jsonl": "837", "weekly_totals_xlsx": "564"}
+
+
+def test_same_pupils_in_all_three_profiles_publish_identical_weekly_figures(settings):
+    sim = simulate_municipality("091", date(2026, 8, 10), school_days=15, seed=3, pupils=160)
+    for profile, code in PROFILES.items():
+        write_drop(sim, profile, settings.landing, municipality_code=code)
+    outcome = run_pipeline(settings)
+    assert outcome.published and not outcome.quarantined, outcome.error
+    with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
+        rows = con.execute("""
+            select municipality_code, grade_band, period_start, students, scheduled_lessons,
+                   absent_lessons, illness_rate, authorised_rate, unauthorised_rate,
+                   unexplained_rate, late_count
+            from absence_rates
+            where level = 'municipality' and period_type = 'week'
+            order by grade_band, period_start, municipality_code""").fetchall()
+    by_code: dict[str, list] = {code: [] for code in PROFILES.values()}
+    for row in rows:
+        by_code[row[0]].append(row[1:])
+    figures = list(by_code.values())
+    assert len(figures[0]) == 3 * 4  # three whole weeks x four grade bands
+    assert figures[0] == figures[1] == figures[2]
+
+
+def test_cp1252_finnish_letters_decimal_comma_and_quoted_delimiter_parse_exactly(settings):
+    lessons = ("tunnit.csv", "oppilas_id;pvm;tunnit\n"
+               "A1;10.8.2026;5,5\nA1;11.8.2026;6\nA2;10.8.2026;5\nA2;11.8.2026;5\n")
+    interventions = ("toimenpiteet.csv", "oppilas_id;pvm;toimenpide;vastuutaho;lisatiedot\n"
+                     'A1;11.8.2026;HUOLI;"kuraattori; Åström";"äiti; isä"\n')
+    write_raw_drop(settings.landing, "091", "20260827T234000",
+                   csv_files(lessons=lessons, interventions=interventions), encoding="cp1252")
+    (drop,) = scan_landing(settings.landing)
+    entry = ingest_drop(drop, settings, TEST_KEY.encode())
+    assert entry.status == "loaded", entry.reason
+    attendance = pq.read_table(settings.canonical / "attendance" / "091").to_pylist()
+    assert sorted(float(r["scheduled_lessons"]) for r in attendance) == [5, 5, 5.5, 6]
+    (intervention,) = pq.read_table(settings.canonical / "interventions" / "091").to_pylist()
+    assert intervention["role"] == "kuraattori; Åström"
+    assert intervention["local_code"] == "HUOLI"
+
+
+def test_xlsx_sheet_missing_a_column_names_sheet_and_column(settings):
+    sim = simulate_municipality("564", date(2026, 8, 10), school_days=5, seed=1, pupils=20)
+    folder = write_drop(sim, "weekly_totals_xlsx", settings.landing)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    path = folder / manifest["files"]["workbook"]["path"]
+    book = load_workbook(path)
+    sheet = book["Poissaolot"]
+    column = [c.value for c in sheet[1]].index("luvaton") + 1
+    sheet.delete_cols(column)
+    book.save(path)
+    import hashlib
+
+    manifest["files"]["workbook"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (drop,) = scan_landing(settings.landing)
+    entry = ingest_drop(drop, settings, TEST_KEY.encode())
+    assert entry.status == "quarantined"
+    assert entry.reason == f"{path.name}[Poissaolot]: missing column(s) luvaton"
+
+
+def test_json_line_with_a_wrong_type_is_rejected_with_row_and_reason(settings):
+    sim = simulate_municipality("837", date(2026, 8, 10), school_days=5, seed=1, pupils=60)
+    folder = write_drop(sim, "daily_summary_jsonl", settings.landing)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    path = folder / manifest["files"]["attendance"]["path"]
+    lines = path.read_text("utf-8").splitlines()
+    record = json.loads(lines[1])
+    record["scheduled_lessons"] = "six"
+    lines[1] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    import hashlib
+
+    manifest["files"]["attendance"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (drop,) = scan_landing(settings.landing)
+    entry = ingest_drop(drop, settings, TEST_KEY.encode())
+    assert entry.status == "loaded" and entry.rows_rejected == 1
+    (reject,) = pq.read_table(
+        settings.quarantine / "837" / entry.load_id / "rejected_rows.parquet").to_pylist()
+    assert (reject["file"], reject["row"], reject["column"]) == (path.name, 2,
+                                                                "scheduled_lessons")
+    assert reject["reason"] == "expected a number, found a string"
+
+
+def test_unknown_code_is_rejected_naming_municipality_profile_code_and_count(settings):
+    marks = ("merkinnat.csv", "oppilas_id;pvm;tunti;merkinta;muokattu\n"
+             "A1;10.8.2026;1;SAIR;10.8.2026 9:00\n" + "A1;10.8.2026;{};S;10.8.2026 9:00\n" * 0
+             + "".join(f"A1;11.8.2026;{n};S;11.8.2026 9:00\n" for n in range(1, 7))
+             + "".join(f"A2;10.8.2026;{n};L;11.8.2026 9:00\n" for n in range(1, 6))
+             + "".join(f"A2;11.8.2026;{n};M;11.8.2026 9:00\n" for n in range(1, 6)))
+    write_raw_drop(settings.landing, "092", "20260827T234000", csv_files(marks=marks))
+    outcome = run_pipeline(settings)
+    assert outcome.published
+    (entry,) = outcome.entries
+    assert entry["status"] == "loaded" and entry["rows_rejected"] == 1
+    reasons = json.loads(entry["top_reasons"])
+    assert reasons == [["unmapped code ('SAIR') for municipality 092, profile lesson_marks_csv",
+                        1]]
+    with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as con:
+        assert con.execute("select rejected_rows from data_freshness").fetchall() == [(1,)]
+
+
+def test_onboarding_a_municipality_with_its_own_illness_code_needs_only_a_seed_row(tmp_path):
+    project = tmp_path / "dbt_project"
+    shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "dbt_project"), project,
+                    ignore=shutil.ignore_patterns("target", "logs"))
+    with (project / "seeds/code_maps/absence_code_map.csv").open("a") as seeds:
+        seeds.write("lesson_marks_csv,092,SAIR,illness\n")
+    marks = ("merkinnat.csv", "oppilas_id;pvm;tunti;merkinta;muokattu\n"
+             "A1;10.8.2026;1;SAIR;10.8.2026 9:00\nA1;10.8.2026;2;SAIR;10.8.2026 9:00\n"
+             "A2;11.8.2026;3;L;11.8.2026 9:00\n")
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    write_raw_drop(landing, "092", "20260827T234000", csv_files(marks=marks))
+    env = {**os.environ, "ABSENCE_DBT_PROJECT_DIR": str(project)}
+    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing),
+                          "--warehouse", str(warehouse)], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with duckdb.connect(str(warehouse / "absence.duckdb"), read_only=True) as con:
+        illness, authorised = con.execute("""
+            select illness_rate * scheduled_lessons, authorised_rate * scheduled_lessons
+            from absence_rates where level = 'national' and period_type = 'school_year'
+              and grade_band = 'all'""").fetchone()
+    assert (round(illness), round(authorised)) == (2, 1)
+
+
+def test_learner_oid_keeps_the_key_across_municipalities_local_ids_do_not(settings):
+    for code in ("091", "049"):
+        write_raw_drop(settings.landing, code, "20260827T234000", csv_files())
+    for drop in scan_landing(settings.landing):
+        assert ingest_drop(drop, settings, TEST_KEY.encode()).status == "loaded"
+    rows = duckdb.sql(f"""
+        select municipality_code, student_key, grade
+        from read_parquet('{settings.canonical}/students/*/*.parquet')""").fetchall()
+    keys = {(m, grade): key for m, key, grade in rows}
+    assert keys[("091", 8)] == keys[("049", 8)]  # A1 has a learner OID
+    assert keys[("091", 3)] != keys[("049", 3)]  # A2 has only a local id
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_extra_columns_of_every_profile_are_reported_as_drift(settings, profile):
+    sim = simulate_municipality("091", date(2026, 8, 10), school_days=3, seed=2, pupils=15)
+    write_drop(sim, profile, settings.landing)
+    (drop,) = scan_landing(settings.landing)
+    entry = ingest_drop(drop, settings, TEST_KEY.encode())
+    assert entry.status == "loaded", entry.reason
+    assert "hetu" in entry.schema_drift or "name" in entry.schema_drift
