@@ -1,4 +1,4 @@
-"""The `absence` command (DESIGN §9): demo, generate, run, query."""
+"""The `absence` command (DESIGN §9): demo, generate, run, query; plus audit."""
 
 from __future__ import annotations
 
@@ -44,8 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     query.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     query.add_argument("sql")
 
+    audit = commands.add_parser("audit", help="scan every written file for pupil data leaks")
+    _paths(audit)
+
     args = parser.parse_args(argv)
-    return {"demo": _demo, "generate": _generate, "run": _run, "query": _query}[args.command](args)
+    handlers = {"demo": _demo, "generate": _generate, "run": _run, "query": _query,
+                "audit": _audit}
+    return handlers[args.command](args)
 
 
 def _paths(sub: argparse.ArgumentParser) -> None:
@@ -119,6 +124,17 @@ def _demo(args: argparse.Namespace) -> int:
 
     return run_demo(_settings(args), municipalities=_municipalities(args.municipalities),
                     days=args.days, seed=args.seed)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from pipelines.audit import audit
+
+    settings = _settings(args)
+    findings = audit(settings.warehouse, settings.landing)
+    for finding in findings:
+        print(f"LEAK {finding}", file=sys.stderr)
+    print(f"audit of {settings.warehouse}: {len(findings)} finding(s)")
+    return EXIT_FAILED if findings else EXIT_OK
 
 
 def _query(args: argparse.Namespace) -> int:

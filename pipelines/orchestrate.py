@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,42 @@ from pipelines.ingest.pseudonym import load_key
 # The terminal shows a one-line outcome per drop; the full event log is in the Dagster
 # instance (`make dagster`), so the console logger only reports warnings and errors.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+# In-process runs carry their process id, so a later `absence run` can tell a run that died
+# with its process (killed, power cut) from one still going.
+OWNER = {"absence/pid": str(os.getpid()), "absence/host": socket.gethostname()}
+
+
+def reap_dead_runs(instance) -> list[str]:
+    """Fail the unfinished in-process runs whose process is gone and free their pool slots.
+
+    Without the daemon nothing else would: a run killed while holding the `warehouse` pool slot
+    would block every later build forever (DESIGN §2, limit-1 pools after a cancelled run).
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    unfinished = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING,
+                  DagsterRunStatus.NOT_STARTED, DagsterRunStatus.CANCELING]
+    reaped = []
+    for run in instance.get_runs(filters=RunsFilter(statuses=unfinished)):
+        pid, host = run.tags.get("absence/pid"), run.tags.get("absence/host")
+        if not pid or host != socket.gethostname() or _alive(int(pid)):
+            continue
+        instance.report_run_failed(run, "the process running it ended before the run did")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reaped.append(run.run_id)
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -71,6 +108,7 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
     from pipelines.defs.resources import AbsencePaths
 
     instance = prepare_instance(settings)
+    reap_dead_runs(instance)
     paths = AbsencePaths(landing=str(settings.landing), warehouse=str(settings.warehouse))
     sensor = defs.resolve_sensor_def("landing_sensor")
     with dg.build_sensor_context(instance=instance, resources={"paths": paths}) as context:
@@ -85,7 +123,7 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
     for request in evaluation.run_requests:
         result = ingest_job.execute_in_process(
             run_config={**request.run_config, **QUIET}, partition_key=request.partition_key,
-            tags=request.tags, instance=instance, resources={"paths": paths},
+            tags={**request.tags, **OWNER}, instance=instance, resources={"paths": paths},
             raise_on_error=False)
         if not result.success:
             failed.append(f"{request.run_key}: {_first_failure(result)}")
@@ -97,7 +135,7 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         publish = defs.resolve_job_def("publish_job").execute_in_process(
-            run_config=QUIET, instance=instance, resources={"paths": paths},
+            run_config=QUIET, tags=OWNER, instance=instance, resources={"paths": paths},
             raise_on_error=False)
     if not publish.success:
         return RunOutcome(published=False, entries=entries, error=_first_failure(publish),

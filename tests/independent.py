@@ -65,15 +65,36 @@ def region_of() -> dict[str, str]:
         return {row["kunta_code"]: row["maakunta_code"] for row in csv.DictReader(handle)}
 
 
-def read_landing(landing: Path) -> Landing:
-    """Every drop's records, as the contract defines them (one drop per municipality)."""
-    out = Landing()
-    for manifest_path in sorted(landing.glob("*/*/manifest.json")):
-        manifest = json.loads(manifest_path.read_text("utf-8"))
-        folder = manifest_path.parent
+def read_landing(landing: Path, drops: list[Path] | None = None) -> Landing:
+    """What should be published from these drops (default: every drop in the landing zone),
+    by DESIGN §3: per municipality and day the drop with the latest `extracted_at` whose
+    coverage holds the day wins; the latest drop's students are the enrolments."""
+    folders = drops if drops is not None else [
+        p.parent for p in sorted(landing.glob("*/*/manifest.json"))]
+    parsed = []
+    for folder in folders:
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        one = Landing()
         reader = {"lesson_marks_csv": _csv, "daily_summary_jsonl": _jsonl,
                   "weekly_totals_xlsx": _xlsx}[manifest["profile"]]
-        reader(manifest, folder, out)
+        reader(manifest, folder, one)
+        parsed.append((datetime.fromisoformat(manifest["extracted_at"]),
+                       manifest["municipality_code"],
+                       date.fromisoformat(manifest["coverage"]["start"]),
+                       date.fromisoformat(manifest["coverage"]["end"]), one))
+    parsed.sort(key=lambda item: item[0])
+    out = Landing()
+    for index, (_at, code, start, end, one) in enumerate(parsed):
+        later = [(s, e) for _a, c, s, e, _o in parsed[index + 1:] if c == code]
+
+        def wins(day: date) -> bool:
+            return start <= day <= end and not any(s <= day <= e for s, e in later)  # noqa: B023
+
+        out.records.extend(r for r in one.records if wins(r.period_end))
+        out.interventions.extend(i for i in one.interventions if wins(i[1]))
+        if not later:
+            for pupil, spans in one.enrolments.items():
+                out.enrolments[pupil].extend(spans)
     return out
 
 

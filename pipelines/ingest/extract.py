@@ -18,7 +18,7 @@ from pipelines.config import Settings
 from pipelines.ingest import ledger
 from pipelines.ingest.code_maps import known_municipalities
 from pipelines.ingest.errors import DropError
-from pipelines.ingest.landing import Drop, read_manifest, verify_checksums
+from pipelines.ingest.landing import Drop, peek_extracted_at, read_manifest, verify_checksums
 from pipelines.ingest.pseudonym import Pseudonymiser
 from pipelines.ingest.writer import CANONICAL_SCHEMAS, REJECTS_SCHEMA, ExtractWriter
 from pipelines.profiles import reader_for
@@ -49,7 +49,9 @@ def ingest_drop(drop: Drop, settings: Settings, key: bytes) -> ledger.LedgerEntr
     entry = ledger.LedgerEntry(
         municipality_code=drop.municipality_code, extract_id=drop.extract_id,
         load_id=drop.load_id(), status="quarantined", manifest_sha256=drop.manifest_sha256(),
-        drop_path=str(drop.path), started_at=ledger.now())
+        drop_path=str(drop.path), started_at=ledger.now(),
+        # Known even when the drop turns out broken, so it can be ordered among the others.
+        extracted_at=peek_extracted_at(drop))
     work = settings.warehouse / ".staging" / drop.municipality_code / entry.load_id
     shutil.rmtree(work, ignore_errors=True)
     try:

@@ -61,7 +61,11 @@ def write_entry(ledger_dir: Path, entry: LedgerEntry) -> Path:
         name += f"__duplicate-{entry.finished_at:%Y%m%dT%H%M%S%f}"
     path = folder / f"{name}.parquet"
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    pq.write_table(pa.Table.from_pylist([asdict(entry)], schema=LEDGER_SCHEMA), tmp)
+    # pyarrow keeps the wall-clock time of an aware datetime whose zone is not UTC, so an
+    # extract stamped +03:00 would be stored three hours late: convert to UTC first.
+    row = {key: value.astimezone(UTC) if isinstance(value, datetime) else value
+           for key, value in asdict(entry).items()}
+    pq.write_table(pa.Table.from_pylist([row], schema=LEDGER_SCHEMA), tmp)
     os.replace(tmp, path)
     return path
 

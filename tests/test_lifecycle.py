@@ -1,0 +1,264 @@
+"""Extract lifecycle (DESIGN §3): corrections, stale and repeated deliveries, damaged drops.
+
+Each scenario is a real `absence run` on real files; afterwards the published figures must
+equal an independent recomputation of what should be loaded, and nothing of a rejected drop
+may be published."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from multiprocessing import get_context
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.config import Settings
+from pipelines.ingest import ledger
+from pipelines.ingest.extract import ingest_drop
+from pipelines.ingest.landing import Drop, scan_landing
+from pipelines.orchestrate import run_pipeline
+from tests.conftest import TEST_KEY
+from tests.independent import read_landing, tiers_on, totals
+from tests.lifecycle_helpers import drop, drop_lines, night, rewrite, sim
+
+
+def published_by_municipality(warehouse: Path) -> dict[str, tuple]:
+    with duckdb.connect(str(warehouse / "published" / "national.duckdb"), read_only=True) as c:
+        rows = c.execute("""
+            select municipality_code, students, scheduled_lessons, absent_lessons
+            from absence_rates where level = 'municipality' and period_type = 'school_year'
+              and grade_band = 'all'""").fetchall()
+    return {m: (s, Fraction(str(sch)), Fraction(str(a))) for m, s, sch, a in rows}
+
+
+def expected_by_municipality(landing: Path, drops: list[Path]) -> dict[str, tuple]:
+    data = read_landing(landing, drops)
+    codes = {r.municipality for r in data.records}
+    return {m: totals([r for r in data.records if r.municipality == m]) for m in codes}
+
+
+def statuses(settings: Settings) -> dict[str, str]:
+    return {f"{e['municipality_code']}/{e['extract_id']}": e["status"]
+            for e in ledger.read_entries(settings.ledger)}
+
+
+@pytest.fixture(scope="module")
+def lifecycle(tmp_path_factory):
+    """Night 1 loads five municipalities; night 2 brings a correction with deletions, a stale
+    extract, and five damaged drops of one municipality."""
+    root = tmp_path_factory.mktemp("lifecycle")
+    settings = Settings(landing=root / "landing", warehouse=root / "warehouse")
+    os.environ["ABSENCE_PSEUDONYM_KEY"] = TEST_KEY
+    os.environ["DAGSTER_HOME"] = str(root / "dagster")
+    sims = {code: sim(code, seed=int(code)) for code in ("091", "837", "564", "179")}
+    first = {
+        "091": drop(sims["091"], "lesson_marks_csv", settings.landing),
+        "837": drop(sims["837"], "daily_summary_jsonl", settings.landing),
+        "564": drop(sims["564"], "weekly_totals_xlsx", settings.landing),
+        "179": drop(sims["179"], "lesson_marks_csv", settings.landing),
+    }
+    night1 = run_pipeline(settings)
+    night1_figures = published_by_municipality(settings.warehouse)
+
+    # 091 re-sends its last ten days: a later extract that deletes some markings and a day.
+    correction = drop(sims["091"], "lesson_marks_csv", settings.landing, first=10,
+                      extracted=night(sims["091"].days[-1], 23, 59), extract_id="correction")
+    deleted_day = sims["091"].days[15].item().strftime("%-d.%-m.%Y")
+    rewrite(correction, "marks", drop_lines(lambda line: ";S;" in line))
+    rewrite(correction, "lessons", drop_lines(lambda line: f";{deleted_day};" in line))
+    rewrite(correction, "marks", drop_lines(lambda line: f";{deleted_day};" in line))
+    # 837 sends an older extract (extracted before the loaded one): superseded.
+    stale = drop(sims["837"], "daily_summary_jsonl", settings.landing, last=9,
+                 extract_id="stale")
+    # 179 sends five damaged drops, each newer than its loaded one.
+    broken = {}
+    for hour, case in enumerate(["truncated", "checksum", "missing", "encoding", "empty"]):
+        folder = drop(sims["179"], "lesson_marks_csv", settings.landing,
+                      extracted=night(sims["179"].days[-1] , 23, 41 + hour), extract_id=case)
+        broken[case] = folder
+    rewrite(broken["truncated"], "marks", lambda b: b[: len(b) // 2], fix_rows=False)
+    rewrite(broken["checksum"], "lessons", lambda b: b.replace(b";5\n", b";6\n", 1),
+            fix_sha=False, fix_rows=False)
+    (broken["missing"] / "tunnit.csv").unlink()
+    rewrite(broken["encoding"], "students", lambda b: b.replace(b"00", "Ä0".encode("cp1252"), 1))
+    rewrite(broken["empty"], "interventions", lambda b: b"")
+    night2 = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(settings.landing),
+         "--warehouse", str(settings.warehouse)], capture_output=True, text=True, timeout=900,
+        env={**os.environ})
+    return {"settings": settings, "first": first, "correction": correction, "stale": stale,
+            "broken": broken, "night1": night1, "night1_figures": night1_figures,
+            "night2": night2}
+
+
+def test_night_two_publishes_and_exits_3_listing_each_quarantined_drop(lifecycle):
+    assert lifecycle["night1"].exit_code == 0
+    run = lifecycle["night2"]
+    assert run.returncode == 3, run.stderr[-3000:]
+    problem_lines = [line for line in run.stderr.splitlines() if line.startswith("QUARANTINED")]
+    assert len(problem_lines) == 5
+    for case in lifecycle["broken"]:
+        assert any(f"179/{case}" in line for line in problem_lines)
+
+
+def test_quarantine_reasons_name_the_fault(lifecycle):
+    ledger_rows = {e["extract_id"]: e for e in
+                   ledger.read_entries(lifecycle["settings"].ledger, "179")}
+    assert "manifest says" in ledger_rows["truncated"]["reason"]
+    assert "checksum does not match" in ledger_rows["checksum"]["reason"]
+    assert "missing: tunnit.csv" in ledger_rows["missing"]["reason"]
+    assert "cannot be parsed as utf-8" in ledger_rows["encoding"]["reason"]
+    assert "empty" in ledger_rows["empty"]["reason"]
+
+
+def test_statuses_follow_the_rules(lifecycle):
+    seen = statuses(lifecycle["settings"])
+    assert seen["091/correction"] == "loaded"
+    assert seen["837/stale"] == "superseded"
+    assert all(seen[f"179/{case}"] == "quarantined" for case in lifecycle["broken"])
+
+
+def test_published_figures_equal_what_should_be_loaded(lifecycle):
+    settings = lifecycle["settings"]
+    should_load = [*lifecycle["first"].values(), lifecycle["correction"]]
+    expected = expected_by_municipality(settings.landing, should_load)
+    assert published_by_municipality(settings.warehouse) == expected
+    # The correction changed 091 (deletions took effect); the others did not move.
+    before = lifecycle["night1_figures"]
+    assert expected["091"] != before["091"]
+    assert all(expected[m] == before[m] for m in ("837", "564", "179"))
+
+
+def test_tiers_follow_the_correction(lifecycle):
+    settings = lifecycle["settings"]
+    data = read_landing(settings.landing, [*lifecycle["first"].values(),
+                                           lifecycle["correction"]])
+    with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as con:
+        sunday, with_tier, targeted, intensive = con.execute("""
+            select as_of_date, students_with_tier, targeted_students, intensive_students
+            from attendance_tiers where level = 'national' and grade_band = 'all'
+            order by as_of_date desc limit 1""").fetchone()
+    e = tiers_on(data, sunday)
+    assert (with_tier, targeted, intensive) == (
+        e["universal"] + e["targeted"] + e["intensive"], e["targeted"], e["intensive"])
+
+
+def test_quarantined_municipality_keeps_its_earlier_data_and_shows_why(lifecycle):
+    settings = lifecycle["settings"]
+    with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as con:
+        status, last_extract, error = con.execute("""
+            select status, last_extract_id, last_error from data_freshness
+            where municipality_code = '179'""").fetchone()
+    assert status == "quarantined"
+    assert last_extract == lifecycle["first"]["179"].name
+    assert "manifest" in error or "empty" in error or "parsed" in error
+    for case in lifecycle["broken"]:
+        assert not (settings.canonical / "attendance" / "179" / f"{case}.parquet").exists()
+        assert (lifecycle["broken"][case] / "manifest.json").exists()  # originals kept
+
+
+def test_the_same_extract_again_is_a_duplicate_and_changes_nothing(lifecycle):
+    settings = lifecycle["settings"]
+    before = published_by_municipality(settings.warehouse)
+    folder = lifecycle["first"]["564"]
+    entry = ingest_drop(Drop("564", folder.name, folder), settings, TEST_KEY.encode())
+    assert entry.status == "duplicate"
+    assert run_pipeline(settings).exit_code == 0
+    assert published_by_municipality(settings.warehouse) == before
+
+
+# -- crashes, concurrency, readers ---------------------------------------------------------------
+def _run_cli(settings: Settings) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(settings.landing),
+         "--warehouse", str(settings.warehouse)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True, env={**os.environ})
+
+
+def _kill_when(process: subprocess.Popen, ready, timeout: float = 300) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if ready():
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.02)
+    process.wait()
+    return False
+
+
+def test_killed_mid_ingest_and_mid_publish_then_a_rerun_finishes_the_job(settings):
+    big = sim("091", days=40, pupils=400, seed=5)
+    first = drop(big, "lesson_marks_csv", settings.landing, last=19)
+    staging = settings.warehouse / ".staging"
+    killed = _kill_when(_run_cli(settings),
+                        lambda: staging.exists() and any(staging.rglob("staged_*.parquet")))
+    assert killed, "the run finished before it could be killed mid-ingest"
+    assert "loaded" not in statuses(settings).values()
+    assert run_pipeline(settings).exit_code == 0
+    expected_first = expected_by_municipality(settings.landing, [first])
+    assert published_by_municipality(settings.warehouse) == expected_first
+
+    second = drop(big, "lesson_marks_csv", settings.landing, first=20)
+    logs = settings.warehouse / "logs"
+    before_logs = set(logs.glob("*.log"))
+    killed = _kill_when(_run_cli(settings), lambda: any(
+        p not in before_logs and p.stat().st_size > 2000 for p in logs.glob("*.log")))
+    assert killed, "the run finished before it could be killed mid-publish"
+    # Killed while dbt was building: the previous publication is intact and readable.
+    assert published_by_municipality(settings.warehouse) == expected_first
+    assert run_pipeline(settings).exit_code == 0
+    assert published_by_municipality(settings.warehouse) == expected_by_municipality(
+        settings.landing, [first, second])
+
+
+def _ingest_in_child(args):
+    landing, warehouse, code = args
+    settings = Settings(landing=Path(landing), warehouse=Path(warehouse))
+    (one,) = [d for d in scan_landing(settings.landing) if d.municipality_code == code]
+    return ingest_drop(one, settings, TEST_KEY.encode()).status
+
+
+def test_two_ingest_runs_in_parallel_both_load_and_publish_correctly(settings):
+    drops = [drop(sim(code, pupils=150, seed=3), "lesson_marks_csv", settings.landing)
+             for code in ("091", "049")]
+    with get_context("spawn").Pool(2) as pool:
+        results = pool.map(_ingest_in_child, [(str(settings.landing), str(settings.warehouse),
+                                               code) for code in ("091", "049")])
+    assert results == ["loaded", "loaded"]
+    assert run_pipeline(settings).exit_code == 0
+    assert published_by_municipality(settings.warehouse) == expected_by_municipality(
+        settings.landing, drops)
+
+
+def test_a_reader_during_publish_always_sees_a_consistent_file(settings):
+    first = drop(sim("091", pupils=80), "lesson_marks_csv", settings.landing)
+    assert run_pipeline(settings).exit_code == 0
+    old = published_by_municipality(settings.warehouse)
+    drop(sim("837", pupils=80), "daily_summary_jsonl", settings.landing)
+    seen, errors, stop = set(), [], threading.Event()
+
+    def read_repeatedly():
+        while not stop.is_set():
+            try:
+                seen.add(tuple(sorted(published_by_municipality(settings.warehouse))))
+            except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
+                errors.append(repr(exc))
+
+    reader = threading.Thread(target=read_repeatedly)
+    reader.start()
+    try:
+        assert run_pipeline(settings).exit_code == 0
+    finally:
+        stop.set()
+        reader.join()
+    assert errors == []
+    assert seen <= {tuple(sorted(old)), ("091", "837")}
+    assert first.exists()
