@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _paths(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--landing", type=Path, help="landing zone (default $ABSENCE_LANDING or ./landing)")
+    sub.add_argument("--landing", type=Path,
+                     help="landing zone (default $ABSENCE_LANDING or ./landing)")
     sub.add_argument("--warehouse", type=Path,
                      help="data home (default $ABSENCE_WAREHOUSE or ./warehouse)")
 

@@ -70,8 +70,9 @@ def marks_schema(start: date, end: date, codes: Iterable[str]) -> pa.DataFrameSc
         {
             "local_id": LOCAL_ID,
             "date": _in_window("date", start, end),
-            "lesson": pa.Column("Int64", pa.Check.in_range(1, 12, error="lesson number not in 1-12"),
-                                nullable=False),
+            "lesson": pa.Column(
+                "Int64", pa.Check.in_range(1, 12, error="lesson number not in 1-12"),
+                nullable=False),
             "local_code": pa.Column(str, pa.Check.isin(sorted(codes), error="unmapped code"),
                                     nullable=False),
             "modified": pa.Column(DATE, nullable=False),

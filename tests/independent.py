@@ -25,7 +25,8 @@ TYPES = ["concern_raised", "background_investigation", "targeted_work",
          "intensified_learning_support", "service_guidance", "consultation",
          "individual_attendance_plan", "multi_professional_group", "flexible_arrangements",
          "special_pedagogical_arrangements", "school_coach"]
-CSV_CODES = "HUOLI TAUSTA KOHD OPVAIK TUKITASO TEHOST PALVELU KONS SUUNN MONIAL JOUSTO ERITYIS VALMENT"
+CSV_CODES = (
+    "HUOLI TAUSTA KOHD OPVAIK TUKITASO TEHOST PALVELU KONS SUUNN MONIAL JOUSTO ERITYIS VALMENT")
 JSON_CODES = ("guardian_contact background_assessment targeted_work learning_assessment "
               "support_review intensified_support service_referral consultation attendance_plan "
               "multi_professional_group flexible_arrangements special_arrangements school_coach")

@@ -28,7 +28,7 @@ def test_valid_drop_loads_pupil_days_and_latest_marking_wins(settings):
     assert entry.status == "loaded", entry.reason
     absences = _canonical(settings, "absences")
     # A1 lesson 1 was SE, corrected to S later: two S lessons that day, no SE.
-    assert sorted(zip(absences.local_code, absences.lessons.astype(float))) == [
+    assert sorted(zip(absences.local_code, absences.lessons.astype(float), strict=True)) == [
         ("M", 1.0), ("S", 2.0)]
     attendance = _canonical(settings, "attendance")
     assert attendance.scheduled_lessons.astype(float).sum() == 22

@@ -19,7 +19,8 @@ from pipelines.generator import simulate_municipality, write_drop
 from pipelines.ingest.extract import ingest_drop
 from pipelines.ingest.landing import scan_landing
 from pipelines.orchestrate import run_pipeline
-from tests.conftest import TEST_KEY, csv_files, write_drop as write_raw_drop
+from tests.conftest import TEST_KEY, csv_files
+from tests.conftest import write_drop as write_raw_drop
 
 PROFILES = {"lesson_marks_csv": "091", "daily_summary_jsonl": "837", "weekly_totals_xlsx": "564"}
 

@@ -9,7 +9,7 @@ from pipelines.config import Settings, export_env, settings_from_env
 
 
 class AbsencePaths(dg.ConfigurableResource):
-    """Landing and warehouse folders; empty means ABSENCE_LANDING / ABSENCE_WAREHOUSE or defaults."""
+    """Landing and warehouse folders; empty means $ABSENCE_LANDING / $ABSENCE_WAREHOUSE."""
 
     landing: str = ""
     warehouse: str = ""

@@ -24,7 +24,7 @@ def contains_identity_code(text: str) -> bool:
 
 
 def first_with_identity_code(values: Iterable[object]) -> int | None:
-    """Index of the first value holding a valid code, or None; the value itself is never returned."""
+    """Index of the first value holding a valid code, or None (never the value itself)."""
     for index, value in enumerate(values):
         if isinstance(value, str) and len(value) >= 11 and contains_identity_code(value):
             return index

@@ -14,7 +14,8 @@ ingest_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(job=ingest_job, minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext, paths: AbsencePaths) -> dg.SensorResult:
     """A drop is complete when its manifest.json exists; run_key makes each drop run once."""
     settings = paths.settings()
