@@ -16,7 +16,6 @@ from pipelines.ingest import ledger
 from pipelines.ingest.extract import ensure_layout
 from pipelines.ingest.pseudonym import load_key
 
-
 # The terminal shows a one-line outcome per drop; the full event log is in the Dagster
 # instance (`make dagster`), so the console logger only reports warnings and errors.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
