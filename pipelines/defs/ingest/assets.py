@@ -14,6 +14,7 @@ from pipelines.ingest.landing import Drop, peek_extracted_at, scan_landing
 from pipelines.ingest.pseudonym import load_key
 
 LEDGER_KEY = dg.AssetKey("extract_ledger")
+QUARANTINE_KEY = dg.AssetKey("rejected_rows")
 CANONICAL_KEYS = {table: dg.AssetKey(["canonical", table]) for table in CANONICAL_TABLES}
 
 
@@ -50,6 +51,9 @@ def pending_drops(landing, ledger_dir, municipality_code: str | None = None) -> 
         dg.AssetSpec(LEDGER_KEY, description="Extract ledger: one row per drop seen, with its "
                      "status (loaded, superseded, duplicate, quarantined) and reason.",
                      group_name="ingest", kinds={"parquet"}),
+        dg.AssetSpec(QUARANTINE_KEY, description="Rows rejected at ingest: file, data row, "
+                     "column and reason (quarantine/<mmm>/<load_id>/rejected_rows.parquet).",
+                     group_name="ingest", kinds={"parquet"}, skippable=True),
     ],
     check_specs=[
         dg.AssetCheckSpec("drop_accepted", asset=LEDGER_KEY,
@@ -82,6 +86,11 @@ def ingest_extract(context: dg.AssetExecutionContext, config: IngestConfig, path
                 "path": dg.MetadataValue.path(str(settings.canonical / table / municipality)),
             })
     yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=_ledger_metadata(entries))
+    if any(e.rows_rejected for e in entries):
+        yield dg.MaterializeResult(asset_key=QUARANTINE_KEY, metadata={
+            "rows_rejected": sum(e.rows_rejected for e in entries),
+            "path": dg.MetadataValue.path(str(settings.quarantine / municipality)),
+        })
     for entry in entries:
         context.log.info(f"{municipality}/{entry.extract_id}: {entry.status}"
                          + (f" ({entry.reason})" if entry.reason else ""))

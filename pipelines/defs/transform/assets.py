@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines.dbt_project import dbt_project
-from pipelines.defs.ingest.assets import CANONICAL_KEYS, LEDGER_KEY
+from pipelines.defs.ingest.assets import CANONICAL_KEYS, LEDGER_KEY, QUARANTINE_KEY
 from pipelines.defs.resources import AbsencePaths
 from pipelines.ingest.extract import ensure_layout
 
@@ -30,15 +30,20 @@ class AbsenceDbtTranslator(DagsterDbtTranslator):
             source, table = dbt_resource_props["source_name"], dbt_resource_props["name"]
             if source == "canonical" and table in CANONICAL_KEYS:
                 return CANONICAL_KEYS[table]
-            if "ledger" in (source, table):
+            if source == "ledger":
                 return LEDGER_KEY
+            if source == "quarantine":
+                return QUARANTINE_KEY
+        if "operations" in dbt_resource_props.get("fqn", []):
+            # The warehouse's copy of the ledger must not take the ingest asset's key.
+            return dg.AssetKey(["warehouse", dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props["resource_type"] == "seed":
             return "reference"
-        for folder in ("staging", "intermediate", "marts"):
+        for folder in ("staging", "intermediate", "marts", "operations"):
             if folder in fqn:
                 return folder
         return "transform"
