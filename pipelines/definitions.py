@@ -3,18 +3,21 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from pipelines.dbt_project import dbt_project
 from pipelines.defs.ingest.assets import ingest_extract
 from pipelines.defs.ingest.sensors import ingest_job, landing_sensor
 from pipelines.defs.publish.assets import published_statistics
 from pipelines.defs.publish.schedules import nightly_publish, publish_job
+from pipelines.defs.quality.checks import extracts_on_time
+from pipelines.defs.quality.sensors import alert_on_run_failure
 from pipelines.defs.resources import AbsencePaths
-from pipelines.dbt_project import dbt_project
 from pipelines.defs.transform.assets import absence_dbt_assets
 
 defs = dg.Definitions(
     assets=[ingest_extract, absence_dbt_assets, published_statistics],
+    asset_checks=[extracts_on_time],
     jobs=[ingest_job, publish_job],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, alert_on_run_failure],
     schedules=[nightly_publish],
     resources={
         "paths": AbsencePaths(),

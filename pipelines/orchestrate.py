@@ -126,6 +126,7 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
             raise_on_error=False)
         if not result.success:
             failed.append(f"{request.run_key}: {_first_failure(result)}")
+            _alert(defs, instance, result, paths)
     entries = [e for e in ledger.read_entries(settings.ledger)
                if e["load_id"] + str(e["finished_at"]) not in before]
 
@@ -137,6 +138,7 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
             run_config=QUIET, tags=OWNER, instance=instance, resources={"paths": paths},
             raise_on_error=False)
     if not publish.success:
+        _alert(defs, instance, publish, paths)
         return RunOutcome(published=False, entries=entries, error=_first_failure(publish),
                           failed_ingests=failed, log_path=log_path)
     metadata = {}
@@ -145,6 +147,22 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
             metadata = {k: v.value for k, v in event.materialization.metadata.items()}
     return RunOutcome(published=True, entries=entries, publish_metadata=metadata,
                       failed_ingests=failed, log_path=log_path)
+
+
+def _alert(defs, instance, result, paths) -> None:
+    """Evaluate the run-failure sensor for an in-process run, as the daemon would for a
+    launched one, so `absence run` failures reach alerts/alerts.jsonl too."""
+    import dagster as dg
+
+    failure = next((e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"),
+                   None)
+    if failure is None:
+        return
+    sensor = defs.resolve_sensor_def("alert_on_run_failure")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name, dagster_instance=instance, dagster_run=result.dagster_run,
+        dagster_event=failure, resources={"paths": paths}).for_run_failure()
+    sensor(context)
 
 
 def _first_failure(result) -> str:

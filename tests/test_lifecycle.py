@@ -262,3 +262,26 @@ def test_a_reader_during_publish_always_sees_a_consistent_file(settings):
     assert errors == []
     assert seen <= {tuple(sorted(old)), ("091", "837")}
     assert first.exists()
+
+
+def test_a_failed_build_publishes_nothing_exits_1_and_writes_an_alert(tmp_path):
+    import json
+    import shutil
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(Path(__file__).parents[1] / "dbt_project", project,
+                    ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "models/marts/absence_rates.sql").write_text("select nonsense from nowhere\n")
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    drop(sim("091", days=5, pupils=20), "lesson_marks_csv", landing)
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing),
+         "--warehouse", str(warehouse)], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "ABSENCE_DBT_PROJECT_DIR": str(project),
+             "DAGSTER_HOME": str(tmp_path / "dagster")})
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "NOT published" in run.stderr
+    assert not (warehouse / "published" / "national.duckdb").exists()
+    (alert,) = [json.loads(line) for line in
+                (warehouse / "alerts" / "alerts.jsonl").read_text().splitlines()]
+    assert alert["job"] == "publish_job" and alert["failed_steps"]

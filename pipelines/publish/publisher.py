@@ -55,11 +55,26 @@ def apply_suppression(marts: dict[str, pa.Table], threshold: int) -> dict[str, p
     return frames
 
 
-def publish(settings: Settings) -> PublishResult:
-    """Suppress, then write national, region and Parquet files atomically."""
+@dataclass
+class PreparedTables:
+    """The suppressed tables, ready to be checked and then written (nothing on disk yet)."""
+
+    tables: dict[str, pd.DataFrame]
+    schemas: dict[str, pa.Schema]
+    threshold: int
+
+
+def prepare(settings: Settings) -> PreparedTables:
+    """Read the marts dbt built and suppress them; the quality gate validates this result."""
     raw = read_marts(settings.warehouse_db)
     schemas = {name: table.schema for name, table in raw.items()}
-    marts = apply_suppression(raw, settings.suppression_threshold)
+    return PreparedTables(tables=apply_suppression(raw, settings.suppression_threshold),
+                          schemas=schemas, threshold=settings.suppression_threshold)
+
+
+def write(prepared: PreparedTables, settings: Settings) -> PublishResult:
+    """Write national, region and Parquet files, each built aside and renamed into place."""
+    marts, schemas = prepared.tables, prepared.schemas
     out = settings.published
     result = PublishResult(national=out / "national.duckdb")
     national = {name: _arrow(_levels(frame, NATIONAL_LEVELS), schemas[name])
@@ -83,6 +98,12 @@ def publish(settings: Settings) -> PublishResult:
             _write_parquet(out / "parquet" / name / "regions" / f"{region}.parquet", frame)
         result.regions[region] = path
     return result
+
+
+def publish(settings: Settings) -> PublishResult:
+    """Suppress, then write national, region and Parquet files atomically (no quality gate:
+    the `published_statistics` asset validates between `prepare` and `write`)."""
+    return write(prepare(settings), settings)
 
 
 def national_preview(rates: pa.Table) -> str:

@@ -1,28 +1,105 @@
-"""Publish the suppressed statistics: national and per-region DuckDB files plus Parquet."""
+"""Publish the suppressed statistics: national and per-region DuckDB files plus Parquet.
+
+The quality gate sits between suppression and writing: `prepare` reads and suppresses the
+marts, the Great Expectations suites (`quality/`) validate exactly those tables, and only when
+no blocking suite failed does `write` rename the new files into place. Each suite is reported
+as an asset check of `published_statistics`.
+"""
 
 
 import dagster as dg
 
 from pipelines.defs.resources import AbsencePaths
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
-from pipelines.publish.publisher import publish
+from pipelines.publish.publisher import prepare, write
+from quality.checks import CHECKS
 
+PUBLISHED_KEY = dg.AssetKey("published_statistics")
 MART_KEYS = [dg.AssetKey(name) for name in (
     "absence_rates", "attendance_tiers", "intervention_metrics", "interventions_by_type",
     "data_freshness")]
+MAX_FAILURES_SHOWN = 20
 
 
-@dg.asset(deps=MART_KEYS, pool=WAREHOUSE_POOL, group_name="publish", kinds={"duckdb", "parquet"})
-def published_statistics(context: dg.AssetExecutionContext,
-                         paths: AbsencePaths) -> dg.MaterializeResult:
+@dg.asset(
+    deps=MART_KEYS, pool=WAREHOUSE_POOL, group_name="publish", kinds={"duckdb", "parquet"},
+    check_specs=[dg.AssetCheckSpec(c.name, asset=PUBLISHED_KEY, description=c.description,
+                                   blocking=c.blocking) for c in CHECKS],
+)
+def published_statistics(context: dg.AssetExecutionContext, paths: AbsencePaths):
     """published/national.duckdb, published/regions/<rr>.duckdb and published/parquet/, each
-    written to a temporary file and renamed into place."""
+    written to a temporary file and renamed into place, only after the blocking quality
+    checks (Great Expectations suites on the suppressed tables) passed."""
+    from quality.runner import save_state, validate
+
     settings = paths.settings()
-    result = publish(settings)
-    return dg.MaterializeResult(metadata={
-        "national": dg.MetadataValue.path(str(result.national)),
-        "regions": dg.MetadataValue.json({k: str(v) for k, v in result.regions.items()}),
-        "rows": dg.MetadataValue.json(result.rows),
-        "suppressed_rows": dg.MetadataValue.json(result.suppressed),
-        "national_rates": dg.MetadataValue.md(result.preview),
-    })
+    prepared = prepare(settings)
+    report = validate(prepared.tables, settings, threshold=prepared.threshold,
+                      run_name=context.run_id)
+    docs_url = dg.MetadataValue.url(report.data_docs.as_uri())
+    checks = [_check_result(outcome, docs_url, report) for outcome in report.checks.values()]
+
+    if report.blocking_failures:
+        yield from checks
+        failures = [f for name in report.blocking_failures
+                    for f in report.checks[name].failures][:MAX_FAILURES_SHOWN]
+        raise dg.Failure(
+            description=(f"Quality gate failed ({', '.join(report.blocking_failures)}): nothing "
+                         "was published; the previously published files stay in place. "
+                         f"Data Docs: {report.data_docs}"),
+            metadata={"failed_checks": dg.MetadataValue.json(report.blocking_failures),
+                      "failures": dg.MetadataValue.json(failures),
+                      "data_docs": docs_url},
+        )
+    for name in report.warnings:
+        context.log.warning(f"Quality check {name} failed (warning only); publishing anyway.")
+
+    result = write(prepared, settings)
+    save_state(report, settings, context.run_id)
+    yield dg.MaterializeResult(
+        metadata={
+            "national": dg.MetadataValue.path(str(result.national)),
+            "regions": dg.MetadataValue.json({k: str(v) for k, v in result.regions.items()}),
+            "rows": dg.MetadataValue.json(result.rows),
+            "suppressed_rows": dg.MetadataValue.json(result.suppressed),
+            **{f"rows: {name}": n for name, n in result.rows.items()},
+            **{f"suppressed: {name}": n for name, n in result.suppressed.items()},
+            "national_rates": dg.MetadataValue.md(result.preview),
+            "data_docs": docs_url,
+            "data_docs_summary": dg.MetadataValue.path(
+                str(report.data_docs.with_name("summary.html"))),
+            "quality": dg.MetadataValue.md(_summary(report)),
+        },
+        check_results=checks,
+    )
+
+
+def _check_result(outcome, docs_url, report) -> dg.AssetCheckResult:
+    metadata = {
+        "suites": dg.MetadataValue.md(
+            "| GX suite | expectations | result |\n|---|---|---|\n" + "\n".join(
+                f"| `{s.suite}` | {s.expectations} | {'passed' if s.success else 'FAILED'} |"
+                for s in outcome.suites)),
+        "failed_expectations": len(outcome.failures),
+        "data_docs": docs_url,
+        "data_docs_summary": dg.MetadataValue.path(str(report.data_docs.with_name("summary.html"))),
+    }
+    if outcome.failures:
+        metadata["failures"] = dg.MetadataValue.json(outcome.failures[:MAX_FAILURES_SHOWN])
+    if outcome.check.name == "row_counts_stable":
+        metadata["row_counts"] = dg.MetadataValue.json(report.row_counts)
+        metadata["previous_row_counts"] = dg.MetadataValue.json(
+            (report.previous or {}).get("row_counts", {}))
+    return dg.AssetCheckResult(
+        asset_key=PUBLISHED_KEY, check_name=outcome.check.name, passed=outcome.passed,
+        severity=(dg.AssetCheckSeverity.ERROR if outcome.check.blocking
+                  else dg.AssetCheckSeverity.WARN),
+        description=outcome.check.description, metadata=metadata,
+    )
+
+
+def _summary(report) -> str:
+    lines = ["| check | blocking | result |", "|---|---|---|"]
+    lines += [f"| {name} | {'yes' if c.check.blocking else 'no (warns)'} | "
+              f"{'passed' if c.passed else 'FAILED'} |" for name, c in report.checks.items()]
+    return "\n".join(lines)

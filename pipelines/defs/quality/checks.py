@@ -1,0 +1,74 @@
+"""Freshness: per municipality, did an extract arrive by the expected time (DESIGN §3, §8)?
+
+The dbt mart `data_freshness` decides each municipality's status (`ok`, `late`, `missing`,
+`quarantined`; `late_after_hours` and `freshness_clock` are dbt vars). This check reads it from
+the warehouse right after the dbt build, so the check and the published table always agree, and
+warns, naming every municipality that is not `ok` and why. It never stops publishing.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.transform.assets import WAREHOUSE_POOL
+
+FRESHNESS_KEY = dg.AssetKey("data_freshness")
+NOT_OK = ("late", "missing", "quarantined")
+
+
+def read_freshness(warehouse_db) -> list[dict]:
+    """The rows of the data_freshness mart, wherever dbt put it (read-only)."""
+    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+        located = con.execute("select table_schema from information_schema.tables "
+                              "where table_name = 'data_freshness'").fetchall()
+        if not located:
+            raise dg.Failure(f"dbt has not built data_freshness in {warehouse_db}")
+        cursor = con.execute(
+            "select municipality_code, region_code, status, last_extract_id, "
+            "last_extracted_at, coverage_end, last_error, rejected_rows "
+            f'from "{located[0][0]}".data_freshness order by municipality_code')
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _reason(row: dict) -> str:
+    if row["status"] == "quarantined":
+        return row["last_error"] or "newest drop quarantined"
+    if row["status"] == "missing":
+        return "expected, but no drop has loaded yet"
+    if row["status"] == "late":
+        return (f"last extract {row['last_extract_id']} extracted at "
+                f"{row['last_extracted_at']:%Y-%m-%d %H:%M %Z}, older than late_after_hours")
+    return ""
+
+
+@dg.asset_check(
+    asset=FRESHNESS_KEY, name="extracts_on_time", pool=WAREHOUSE_POOL,
+    description="Every municipality's extract arrived by the expected time: warns when "
+                "data_freshness marks a municipality late, missing or quarantined, and names "
+                "each with its reason. Warning only: earlier data stays published.",
+)
+def extracts_on_time(paths: AbsencePaths) -> dg.AssetCheckResult:
+    rows = read_freshness(paths.settings().warehouse_db)
+    flagged = [r for r in rows if r["status"] in NOT_OK]
+    by_status = {s: [r["municipality_code"] for r in flagged if r["status"] == s] for s in NOT_OK}
+    table = "\n".join(
+        f"| {r['municipality_code']} | {r['region_code'] or ''} | {r['status']} | "
+        f"{r['last_extract_id'] or ''} | {r['coverage_end'] or ''} | "
+        f"{_reason(r).replace('|', '/')} |" for r in rows)
+    return dg.AssetCheckResult(
+        passed=not flagged,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "municipalities": len(rows),
+            "ok": len(rows) - len(flagged),
+            **{status: dg.MetadataValue.json(codes) for status, codes in by_status.items()},
+            "reasons": dg.MetadataValue.json(
+                {r["municipality_code"]: f"{r['status']}: {_reason(r)}" for r in flagged}),
+            "data_freshness": dg.MetadataValue.md(
+                "| municipality | region | status | last extract | coverage end | reason |\n"
+                "|---|---|---|---|---|---|\n" + table),
+        },
+    )

@@ -1,0 +1,6 @@
+"""Great Expectations suites over the suppressed, about-to-be-published marts (DESIGN §2).
+
+`quality.checks` names the checks (cheap to import: Dagster builds its asset-check specs from
+it); `quality.suites` builds the GX expectation suites; `quality.runner` validates the tables
+with GX's pandas data source, builds the Data Docs and keeps last night's row counts.
+"""

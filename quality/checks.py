@@ -1,0 +1,62 @@
+"""The quality checks on the published tables: one Dagster asset check each, one or more Great
+Expectations suites behind each. Importing this module does not import Great Expectations."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# Row counts may move this share either way from the previous published night before the
+# `row_counts_stable` check warns (weeks and Sundays are added as the year goes on).
+DEFAULT_ROW_COUNT_TOLERANCE = 0.2
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    name: str
+    description: str
+    blocking: bool  # a failure stops publishing (severity ERROR) instead of warning
+
+
+CHECKS: tuple[QualityCheck, ...] = (
+    QualityCheck(
+        "suppression_applied",
+        "GX: no row with suppressed = false rests on fewer pupils than the suppression "
+        "threshold (students, students_with_tier, crossed_targeted; the intensive columns on "
+        "crossed_intensive), and suppressed rows carry no counts or rates (DESIGN §8). "
+        "Blocking: nothing is published when it fails.",
+        blocking=True),
+    QualityCheck(
+        "rates_in_range",
+        "GX: every rate and share lies in [0, 1], the change after intervention in [-1, 1], "
+        "response lags are not negative. Blocking.",
+        blocking=True),
+    QualityCheck(
+        "category_rates_add_up",
+        "GX: illness + authorised + unauthorised + unexplained rate = absence_rate, and "
+        "absent_lessons / scheduled_lessons = absence_rate (within 1e-9). Blocking.",
+        blocking=True),
+    QualityCheck(
+        "tier_counts_add_up",
+        "GX: universal + targeted + intensive pupils = students_with_tier, and the shares are "
+        "the counts over students_with_tier. Blocking.",
+        blocking=True),
+    QualityCheck(
+        "expected_municipalities",
+        "GX: every expected municipality (dbt seed expected_municipalities, every municipality "
+        "in data_freshness, every one published the previous night) has published rates or "
+        "is flagged late, missing or quarantined in data_freshness. Warning only.",
+        blocking=False),
+    QualityCheck(
+        "row_counts_stable",
+        "GX: each published table's row count is within the tolerance "
+        "(ABSENCE_ROW_COUNT_TOLERANCE, default ±20 %) of the previous published night; the "
+        "first night passes. Warning only.",
+        blocking=False),
+)
+
+BLOCKING = frozenset(c.name for c in CHECKS if c.blocking)
+
+
+def row_count_tolerance() -> float:
+    return float(os.environ.get("ABSENCE_ROW_COUNT_TOLERANCE", DEFAULT_ROW_COUNT_TOLERANCE))

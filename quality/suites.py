@@ -1,0 +1,199 @@
+"""The Great Expectations suites (GX Core 1.x) behind each quality check.
+
+Each suite validates one pandas frame: a suppressed table as it is about to be published, with
+a few derived `check_*` columns where an expectation needs arithmetic across columns (GX's
+pandas data source cannot express "a + b + c = d within a tolerance" directly), or the small
+`municipality_coverage` frame built here from `data_freshness` and `absence_rates`.
+Suite names are `<check>.<frame>`, e.g. `suppression_applied.absence_rates`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+from great_expectations.expectations.row_conditions import Column
+
+from pipelines.config import PUBLISHED_TABLES
+from pipelines.publish.suppression import RULES
+
+FRESHNESS_STATUSES = ["ok", "late", "missing", "quarantined"]
+COVERAGE_FRAME = "municipality_coverage"
+# Exact arithmetic in SQL doubles: anything above this is a computation error, not rounding.
+TOLERANCE = 1e-9
+
+# [0, 1] columns per table; the change after intervention is a difference of two rates.
+RATES = {
+    "absence_rates": ["absence_rate", "illness_rate", "authorised_rate", "unauthorised_rate",
+                      "unexplained_rate"],
+    "attendance_tiers": ["targeted_share", "intensive_share"],
+    "intervention_metrics": ["timely_response_rate", "intensive_response_rate"],
+}
+CATEGORY_RATES = ["illness_rate", "authorised_rate", "unauthorised_rate", "unexplained_rate"]
+TIERS = ["universal_students", "targeted_students", "intensive_students"]
+
+# Columns that name a row in the metadata of a failed check.
+KEY_COLUMNS = {name: list(rule.keys) for name, rule in RULES.items()}
+KEY_COLUMNS["data_freshness"] = ["municipality_code"]
+KEY_COLUMNS[COVERAGE_FRAME] = ["municipality_code", "freshness_status", "has_published_rates"]
+
+
+@dataclass
+class SuiteSpec:
+    """One GX suite: the check it belongs to, the frame it validates, its expectations."""
+
+    check: str
+    frame: str
+    expectations: list[gxe.Expectation] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.check}.{self.frame}"
+
+    def suite(self) -> gx.ExpectationSuite:
+        return gx.ExpectationSuite(name=self.name, expectations=self.expectations)
+
+
+def _num(series: pd.Series) -> pd.Series:
+    """Floats from int, float, Decimal or object columns (None → NaN, which GX skips)."""
+    return pd.to_numeric(series, errors="coerce").astype("float64")
+
+
+def check_frames(tables: Mapping[str, pd.DataFrame],
+                 expected_municipalities: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """The frames the suites validate: the tables plus derived `check_*` columns, and the
+    coverage of expected municipalities."""
+    frames = dict(tables)
+    rates = tables["absence_rates"]
+    category_sum = sum(_num(rates[c]) for c in CATEGORY_RATES)
+    frames["absence_rates"] = rates.assign(
+        check_category_rate_gap=(category_sum - _num(rates["absence_rate"])).abs(),
+        check_lesson_rate_gap=(_num(rates["absent_lessons"]) / _num(rates["scheduled_lessons"])
+                               - _num(rates["absence_rate"])).abs(),
+    )
+    tiers = tables["attendance_tiers"]
+    with_tier = _num(tiers["students_with_tier"])
+    frames["attendance_tiers"] = tiers.assign(
+        check_tier_count_gap=(sum(_num(tiers[c]) for c in TIERS) - with_tier).abs(),
+        check_targeted_share_gap=(_num(tiers["targeted_students"]) / with_tier
+                                  - _num(tiers["targeted_share"])).abs(),
+        check_intensive_share_gap=(_num(tiers["intensive_students"]) / with_tier
+                                   - _num(tiers["intensive_share"])).abs(),
+    )
+    frames[COVERAGE_FRAME] = municipality_coverage(tables, expected_municipalities)
+    return frames
+
+
+def municipality_coverage(tables: Mapping[str, pd.DataFrame],
+                          expected: Iterable[str]) -> pd.DataFrame:
+    """One row per expected municipality: its data_freshness status (or `absent`) and whether
+    the published absence_rates hold a municipality-level row for it."""
+    freshness = tables["data_freshness"]
+    status = dict(zip(freshness["municipality_code"].astype(str),
+                      freshness["status"].astype(str), strict=True))
+    rates = tables["absence_rates"]
+    published = set(rates.loc[rates["level"] == "municipality", "municipality_code"].astype(str))
+    codes = sorted(set(expected) | set(status))
+    return pd.DataFrame({
+        "municipality_code": pd.Series(codes, dtype=object),
+        "freshness_status": pd.Series([status.get(c, "absent") for c in codes], dtype=object),
+        "has_published_rates": pd.Series([c in published for c in codes], dtype=bool),
+    })
+
+
+def _unsuppressed():
+    return Column("suppressed") == False  # noqa: E712 — a GX condition, not a Python test
+
+
+def _suppressed():
+    return Column("suppressed") == True  # noqa: E712
+
+
+def suppression_suite(table: str, threshold: int) -> SuiteSpec:
+    rule = RULES[table]
+    spec = SuiteSpec("suppression_applied", table)
+    count = rule.count_column
+    spec.expectations += [
+        gxe.ExpectColumnValuesToNotBeNull(column="suppressed"),
+        gxe.ExpectColumnValuesToNotBeNull(column=count, row_condition=_unsuppressed()),
+        gxe.ExpectColumnValuesToBeBetween(column=count, min_value=threshold,
+                                          row_condition=_unsuppressed()),
+    ]
+    spec.expectations += [gxe.ExpectColumnValuesToBeNull(column=m, row_condition=_suppressed())
+                          for m in rule.measures]
+    for columns, partial_count in rule.partial:
+        # e.g. crossed_intensive: where it is published it is at least the threshold, and the
+        # columns resting on it are null where it is not.
+        spec.expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column=partial_count, min_value=threshold))
+        spec.expectations += [
+            gxe.ExpectColumnValuesToBeNull(column=c, row_condition=Column(partial_count).is_null())
+            for c in columns if c != partial_count]
+    return spec
+
+
+def range_suite(table: str) -> SuiteSpec:
+    spec = SuiteSpec("rates_in_range", table)
+    spec.expectations += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1)
+                          for c in RATES[table]]
+    if table == "intervention_metrics":
+        spec.expectations += [
+            gxe.ExpectColumnValuesToBeBetween(column="mean_rate_change_after_intervention",
+                                              min_value=-1, max_value=1),
+            gxe.ExpectColumnValuesToBeBetween(column="median_response_lag_days", min_value=0),
+        ]
+    return spec
+
+
+def category_suite() -> SuiteSpec:
+    return SuiteSpec("category_rates_add_up", "absence_rates", [
+        gxe.ExpectColumnValuesToBeBetween(column="check_category_rate_gap", min_value=0,
+                                          max_value=TOLERANCE),
+        gxe.ExpectColumnValuesToBeBetween(column="check_lesson_rate_gap", min_value=0,
+                                          max_value=TOLERANCE),
+    ])
+
+
+def tier_suite() -> SuiteSpec:
+    return SuiteSpec("tier_counts_add_up", "attendance_tiers", [
+        gxe.ExpectColumnValuesToBeBetween(column="check_tier_count_gap", min_value=0,
+                                          max_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="check_targeted_share_gap", min_value=0,
+                                          max_value=TOLERANCE),
+        gxe.ExpectColumnValuesToBeBetween(column="check_intensive_share_gap", min_value=0,
+                                          max_value=TOLERANCE),
+    ])
+
+
+def coverage_suite() -> SuiteSpec:
+    return SuiteSpec("expected_municipalities", COVERAGE_FRAME, [
+        # Every expected municipality has a row in data_freshness ...
+        gxe.ExpectColumnValuesToBeInSet(column="freshness_status", value_set=FRESHNESS_STATUSES),
+        # ... and one whose status is `ok` is in the published rates (else it must be flagged).
+        gxe.ExpectColumnValuesToBeInSet(column="has_published_rates", value_set=[True],
+                                        row_condition=Column("freshness_status") == "ok"),
+    ])
+
+
+def row_count_suite(table: str, previous: int | None, tolerance: float) -> SuiteSpec:
+    if previous is None:  # first night: nothing to compare with, passes
+        bounds = {"min_value": 0}
+    else:
+        bounds = {"min_value": math.floor(previous * (1 - tolerance)),
+                  "max_value": math.ceil(previous * (1 + tolerance))}
+    return SuiteSpec("row_counts_stable", table,
+                     [gxe.ExpectTableRowCountToBeBetween(**bounds)])
+
+
+def build_suites(threshold: int, previous_rows: Mapping[str, int],
+                 tolerance: float) -> list[SuiteSpec]:
+    """Every suite, fresh objects each call (a GX expectation belongs to one suite)."""
+    suites = [suppression_suite(t, threshold) for t in RULES]
+    suites += [range_suite(t) for t in RATES]
+    suites += [category_suite(), tier_suite(), coverage_suite()]
+    suites += [row_count_suite(t, previous_rows.get(t), tolerance) for t in PUBLISHED_TABLES]
+    return suites
