@@ -175,10 +175,8 @@ class XlsxSheetSource(RawSource):
         self.label = f"{path.name}[{sheet}]"
 
     def frames(self) -> Iterator[pd.DataFrame]:
-        from openpyxl import load_workbook
-
         try:
-            book = load_workbook(self.path, read_only=True, data_only=True)
+            book = _open_workbook(self.path)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise DropError(f"cannot be opened as an Excel workbook ({type(exc).__name__})",
                             file=self.path.name) from exc
@@ -208,3 +206,48 @@ class XlsxSheetSource(RawSource):
             self.rows_read = count
         finally:
             book.close()
+
+
+def _open_workbook(path: Path):
+    """openpyxl's read-only workbook, without its scan for sheet sizes.
+
+    Opening a read-only workbook asks every sheet for its `<dimension>`; a sheet written
+    without one (openpyxl's own write-only mode, many exporters) is then parsed to the end
+    just to learn that it has none, once per sheet per opening. Here the search stops at
+    `<sheetData>`: a declared dimension is read exactly as before, a missing one costs
+    nothing, and the rows read are the same either way.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+    from openpyxl.worksheet.dimensions import SheetDimension
+    from openpyxl.xml.functions import iterparse
+
+    class Sheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            with self._get_source() as source:
+                for _event, element in iterparse(source, events=("start",)):
+                    if element.tag == DIMENSION_TAG:
+                        bounds = SheetDimension.from_tree(element).boundaries
+                        if bounds is not None:
+                            (self._min_column, self._min_row, self._max_column,
+                             self._max_row) = bounds
+                        return
+                    if element.tag == DATA_TAG:
+                        return
+
+    class Reader(ExcelReader):
+        def read_worksheets(self) -> None:
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    self.read_chartsheet(sheet, rel)
+                    continue
+                worksheet = Sheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                worksheet.sheet_state = sheet.state
+                self.wb._sheets.append(worksheet)
+
+    reader = Reader(path, read_only=True, keep_vba=False, data_only=True, keep_links=True)
+    reader.read()
+    return reader.wb

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 import pandas as pd
 
 from pipelines.ingest.code_maps import mapped_codes
@@ -113,17 +115,20 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
 
 def _explode_absences(source: RawSource, frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (line, code) from the `absences` object; a non-number count rejects."""
-    rows = []
-    for local_id, start, end, absences, row in zip(
-            frame["local_id"], frame["period_start"], frame["period_end"], frame["absences"],
-            frame["_row"], strict=True):
+    rows, positions = [], []
+    for position, (local_id, absences, row) in enumerate(zip(
+            frame["local_id"], frame["absences"], frame["_row"], strict=True)):
         for local_code, lessons in absences.items():
             if _json_type(lessons) != NUMBER:
                 source.reject(int(row), "absences", f"count of {local_code!r} is not a number")
                 continue
-            rows.append((local_id, start, end, str(local_code), float(lessons), row))
-    exploded = pd.DataFrame(rows, columns=["local_id", "period_start", "period_end",
-                                           "local_code", "lessons", "_row"])
+            rows.append((local_id, str(local_code), float(lessons), row))
+            positions.append(position)
+    exploded = pd.DataFrame(rows, columns=["local_id", "local_code", "lessons", "_row"])
+    # The dates are taken by position, not value by value (no Timestamp object per row).
+    take = np.asarray(positions, dtype=np.int64)
+    exploded.insert(1, "period_start", frame["period_start"].to_numpy()[take])
+    exploded.insert(2, "period_end", frame["period_end"].to_numpy()[take])
     exploded["period_start"] = exploded["period_start"].astype("datetime64[us]")
     exploded["period_end"] = exploded["period_end"].astype("datetime64[us]")
     return exploded

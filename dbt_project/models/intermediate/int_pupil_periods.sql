@@ -61,14 +61,52 @@ absence_totals as (
 
 ),
 
+-- Most pupils have one enrolment in their municipality: it places every record of theirs
+-- (the ranking below would pick it whatever the date). Only pupils with several are
+-- ranked per record date, so the window sorts their dates, not every pupil's.
+enrolment_counts as (
+
+    select
+        municipality_code,
+        student_key,
+        count(*) as enrolment_count
+
+    from enrolments
+
+    group by
+        municipality_code,
+        student_key
+
+),
+
+single_enrolments as (
+
+    select enrolments.*
+
+    from enrolments
+
+    inner join enrolment_counts
+        on enrolments.municipality_code = enrolment_counts.municipality_code
+        and enrolments.student_key = enrolment_counts.student_key
+
+    where enrolment_counts.enrolment_count = 1
+
+),
+
 record_dates as (
 
     select distinct
-        municipality_code,
-        student_key,
-        period_end
+        attendance.municipality_code,
+        attendance.student_key,
+        attendance.period_end
 
     from attendance
+
+    inner join enrolment_counts
+        on attendance.municipality_code = enrolment_counts.municipality_code
+        and attendance.student_key = enrolment_counts.student_key
+
+    where enrolment_counts.enrolment_count > 1
 
 ),
 
@@ -91,7 +129,7 @@ date_enrolments as (
 
     from record_dates
 
-    left join enrolments
+    inner join enrolments
         on record_dates.municipality_code = enrolments.municipality_code
         and record_dates.student_key = enrolments.student_key
 
@@ -103,9 +141,18 @@ pupil_periods as (
         attendance.student_key,
         attendance.municipality_code,
         municipalities.maakunta_code as region_code,
-        date_enrolments.school_code,
-        date_enrolments.grade,
-        date_enrolments.grade_band,
+        case
+            when single_enrolments.student_key is not null then single_enrolments.school_code
+            else date_enrolments.school_code
+        end as school_code,
+        case
+            when single_enrolments.student_key is not null then single_enrolments.grade
+            else date_enrolments.grade
+        end as grade,
+        case
+            when single_enrolments.student_key is not null then single_enrolments.grade_band
+            else date_enrolments.grade_band
+        end as grade_band,
         attendance.period_start,
         attendance.period_end,
         {{ school_year_label('attendance.period_end') }} as school_year,
@@ -130,6 +177,10 @@ pupil_periods as (
         and attendance.student_key = absence_totals.student_key
         and attendance.period_start = absence_totals.period_start
         and attendance.period_end = absence_totals.period_end
+
+    left join single_enrolments
+        on attendance.municipality_code = single_enrolments.municipality_code
+        and attendance.student_key = single_enrolments.student_key
 
     left join date_enrolments
         on attendance.municipality_code = date_enrolments.municipality_code

@@ -3,7 +3,6 @@
 -- pupils with scheduled lessons in the period. Unsuppressed: the publish step applies
 -- small-cell suppression and sets `suppressed`.
 
-{%- set period_types = ['week', 'month', 'term', 'school_year'] %}
 {%- set measures = [
     'scheduled_lessons', 'absent_lessons', 'illness_lessons', 'authorised_lessons',
     'unauthorised_lessons', 'unexplained_lessons', 'late_count',
@@ -17,6 +16,12 @@ pupil_periods as (
 
 ),
 
+-- Pupil totals per week and per month first: the level aggregation below then reads a few
+-- rows per pupil instead of one per pupil-day. A month lies inside one term and one school
+-- year, so terms and school years add up the pupil's months rather than their days again.
+{%- set pupil_columns = ['student_key', 'region_code', 'municipality_code', 'school_code',
+                         'grade_band', 'school_year'] %}
+
 dated_periods as (
 
     select
@@ -24,32 +29,18 @@ dated_periods as (
         {{ week_start('period_end') }} as week_start,
         {{ week_end('period_end') }} as week_end,
         {{ month_start('period_end') }} as month_start,
-        {{ month_end('period_end') }} as month_end,
-        {{ term_start('period_end') }} as term_start,
-        {{ term_end('period_end') }} as term_end,
-        {{ school_year_start('period_end') }} as school_year_start,
-        {{ school_year_end('period_end') }} as school_year_end
+        {{ month_end('period_end') }} as month_end
 
     from pupil_periods
 
 ),
 
--- Pupil totals per reporting period first: the level aggregation below then reads a few
--- rows per pupil instead of one per pupil-day.
-pupil_period_totals as (
-
-    {%- for period_type in period_types %}
+pupil_weeks as (
 
     select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        grade_band,
-        school_year,
-        '{{ period_type }}' as period_type,
-        {{ period_type }}_start as period_start,
-        {{ period_type }}_end as period_end,
+        {{ pupil_columns | join(',\n        ') }},
+        week_start as period_start,
+        week_end as period_end,
         {%- for measure in measures %}
         sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
         {%- endfor %}
@@ -57,16 +48,75 @@ pupil_period_totals as (
     from dated_periods
 
     group by
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        grade_band,
-        school_year,
+        {{ pupil_columns | join(',\n        ') }},
+        week_start,
+        week_end
+
+),
+
+pupil_months as (
+
+    select
+        {{ pupil_columns | join(',\n        ') }},
+        month_start as period_start,
+        month_end as period_end,
+        {%- for measure in measures %}
+        sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from dated_periods
+
+    group by
+        {{ pupil_columns | join(',\n        ') }},
+        month_start,
+        month_end
+
+),
+
+dated_months as (
+
+    select
+        *,
+        {{ term_start('period_start') }} as term_start,
+        {{ term_end('period_start') }} as term_end,
+        {{ school_year_start('period_start') }} as school_year_start,
+        {{ school_year_end('period_start') }} as school_year_end
+
+    from pupil_months
+
+),
+
+pupil_period_totals as (
+
+    select {{ pupil_columns | join(', ') }}, 'week' as period_type, period_start, period_end,
+        {{ measures | join(', ') }}
+    from pupil_weeks
+
+    union all
+
+    select {{ pupil_columns | join(', ') }}, 'month' as period_type, period_start, period_end,
+        {{ measures | join(', ') }}
+    from pupil_months
+
+    {%- for period_type in ['term', 'school_year'] %}
+
+    union all
+
+    select
+        {{ pupil_columns | join(',\n        ') }},
+        '{{ period_type }}' as period_type,
+        {{ period_type }}_start as period_start,
+        {{ period_type }}_end as period_end,
+        {%- for measure in measures %}
+        sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from dated_months
+
+    group by
+        {{ pupil_columns | join(',\n        ') }},
         {{ period_type }}_start,
         {{ period_type }}_end
-
-    {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
 ),
