@@ -63,8 +63,12 @@ def test_the_audit_finds_a_planted_leak_without_repeating_it(pipeline_run):
 
 
 def test_the_key_is_never_written(pipeline_run):
-    for path in pipeline_run.warehouse.rglob("*"):
-        if path.is_file():
+    """Not in the warehouse, nor in Dagster's run storage, event logs and compute logs."""
+    dagster_home = pipeline_run.warehouse.parent / "dagster"
+    for folder in (pipeline_run.warehouse, dagster_home):
+        files = [p for p in folder.rglob("*") if p.is_file()]
+        assert files, folder
+        for path in files:
             assert KEY.encode() not in path.read_bytes(), path
 
 
