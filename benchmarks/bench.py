@@ -339,6 +339,8 @@ def run_ingest(settings, instance, workers: int) -> dict:
                           initargs=(str(settings.landing), str(settings.warehouse))) as pool:
             for chunk in pool.imap_unordered(_run_requests, [groups[c] for c in order]):
                 results.extend(chunk)
+            pool.close()  # let the workers exit on their own rather than be terminated
+            pool.join()
     run_seconds = sorted((r[2], r[0]) for r in results)
     return {
         "runs": len(results),
