@@ -745,8 +745,14 @@ def run(args: argparse.Namespace, emit=lambda result: None) -> dict:
                                            for f in night_folders])
         print(f"  nightly drops written: {len(night_folders)} in {t['seconds']:.1f} s",
               flush=True)
-        night_stages, night_ingest = pipeline_phase(settings, instance, sampler, args.workers,
-                                                    "nightly", log_dir, night_rows)
+        try:
+            night_stages, night_ingest = pipeline_phase(
+                settings, instance, sampler, args.workers, "nightly", log_dir, night_rows)
+        except RuntimeError as exc:  # e.g. the dbt build killed: keep the full load's figures
+            print(f"  nightly increment failed: {exc}", flush=True)
+            sampler.stop()
+            return assemble({"error": str(exc)[:1000], "drops": len(night_folders),
+                             "raw_rows": night_rows})
         nightly = {
             "generate_seconds": t["seconds"], "drops": len(night_folders),
             "raw_rows": night_rows,
@@ -807,6 +813,9 @@ def markdown(result: dict) -> str:
     nightly = result.get("nightly_increment") or {}
     if not nightly:
         lines += ["**Nightly increment**: not measured in this run.", ""]
+    elif "error" in nightly:
+        lines += [f"**Nightly increment** ({nightly['drops']} drops): failed: "
+                  f"{nightly['error'][:300]}", ""]
     else:
         lines += [
             f"**Nightly increment** ({nightly['drops']} drops of a 14-day correction window, "
@@ -830,7 +839,7 @@ def markdown(result: dict) -> str:
         ("ingest ≤ 3× floor", result["ingest_over_floor"] <= t["ingest_over_floor"],
          f"{result['ingest_over_floor']:.2f}×"),
     ]
-    if nightly:
+    if nightly.get("seconds"):
         checks.append(("nightly increment ≤ 2 min",
                        nightly["seconds"] <= t["nightly_increment_seconds"],
                        f"{nightly['seconds']:.0f} s"))
