@@ -171,3 +171,19 @@ def test_extra_columns_of_every_profile_are_reported_as_drift(settings, profile)
     entry = ingest_drop(drop, settings, TEST_KEY.encode())
     assert entry.status == "loaded", entry.reason
     assert "hetu" in entry.schema_drift or "name" in entry.schema_drift
+
+
+def test_a_json_chunk_without_any_absence_loads(settings):
+    students = ('{"student_ref": "A1", "learner_oid": null, "school_code": "00101", "grade": 3, '
+                '"enrolled_from": "2026-08-10", "enrolled_to": null}\n')
+    attendance = ('{"student_ref": "A1", "date": "2026-08-10", "scheduled_lessons": 5, '
+                  '"absences": {}}\n')
+    write_raw_drop(settings.landing, "837", "20260827T234000",
+                   {"students": ("students.jsonl", students),
+                    "attendance": ("attendance.jsonl", attendance),
+                    "interventions": ("interventions.jsonl", "")},
+                   profile="daily_summary_jsonl")
+    (drop,) = scan_landing(settings.landing)
+    entry = ingest_drop(drop, settings, TEST_KEY.encode())
+    assert entry.status == "loaded", entry.reason
+    assert entry.rows_rejected == 0

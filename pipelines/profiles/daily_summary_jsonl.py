@@ -131,4 +131,8 @@ def _explode_absences(source: RawSource, frame: pd.DataFrame) -> pd.DataFrame:
     exploded.insert(2, "period_end", frame["period_end"].to_numpy()[take])
     exploded["period_start"] = exploded["period_start"].astype("datetime64[us]")
     exploded["period_end"] = exploded["period_end"].astype("datetime64[us]")
+    # A chunk with no absences gives an empty frame of object columns; give it the types of a
+    # non-empty one, or Pandera's dtype check would quarantine a valid drop.
+    exploded = exploded.astype({"local_id": "str", "local_code": "str", "lessons": "float64",
+                                "_row": "int64"})
     return exploded
