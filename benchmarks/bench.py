@@ -9,7 +9,7 @@ rows per second and peak RSS of the whole process tree (this process, the ingest
 the dbt subprocess, sampled from /proc). In the same run it times
 
 - the floor: DuckDB reading the same raw files into tables (CSV via read_csv, JSON Lines via
-  read_json, Excel via openpyxl → Arrow, since DuckDB's excel extension needs a download);
+  read_json, Excel via calamine → Arrow, since DuckDB's excel extension needs a download);
 - a nightly increment: after the full load every municipality delivers a 14-day correction
   window with a later extract id (generator.write_drop); the time until it is published;
 - typical officials' queries against published/national.duckdb and a region file.
@@ -206,7 +206,7 @@ def floor_read(landing: Path, workdir: Path) -> dict:
     import duckdb
     import pyarrow as pa
 
-    from pipelines.ingest.readers import _open_workbook
+    from pipelines.ingest.readers import open_workbook
 
     db = workdir / "floor.duckdb"
     db.unlink(missing_ok=True)
@@ -232,22 +232,19 @@ def floor_read(landing: Path, workdir: Path) -> dict:
                 con.execute(f"create or replace table {table} as select * from read_json("
                             f"'{path}', format = 'newline_delimited')")
             else:
-                # openpyxl read-only, opened as ingest opens it (without the full-sheet scan
-                # for a missing <dimension>), so the floor is not slowed by that scan.
-                book = _open_workbook(path)
-                for sheet in book.sheetnames:
-                    values = book[sheet].iter_rows(values_only=True)
+                # calamine, as ingest reads Excel (DuckDB has no offline xlsx reader).
+                book = open_workbook(path)
+                for sheet in book.sheet_names:
+                    values = book.get_sheet_by_name(sheet).iter_rows()
                     header = [str(h) for h in next(values)]
                     width = len(header)
-                    rows_ = [tuple(r[:width]) + (None,) * (width - len(r)) for r in values]
-                    columns = list(zip(*rows_, strict=True)) or [()] * width
-                    arrow = pa.table({h: pa.array([None if v is None else str(v) for v in c],
+                    columns = list(zip(*(r[:width] for r in values), strict=True)) or [()] * width
+                    arrow = pa.table({h: pa.array([None if v == "" else str(v) for v in c],
                                                   pa.string())
                                       for h, c in zip(header, columns, strict=True)})
                     con.execute(f"create or replace table {table}_{sheet} as "
                                 "select * from arrow")
                     rows += arrow.num_rows
-                book.close()
             if profile != "weekly_totals_xlsx":
                 rows += con.execute(f"select count(*) from {table}").fetchone()[0]
             seconds[profile] += time.perf_counter() - began
@@ -543,7 +540,7 @@ def machine() -> dict:
         pass
     versions = {}
     for package in ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "pandas",
-                    "pyarrow", "pandera", "openpyxl"):
+                    "pyarrow", "pandera", "python-calamine"):
         try:
             versions[package] = version(package)
         except Exception:  # noqa: BLE001 - reporting only
@@ -805,7 +802,7 @@ def markdown(result: dict) -> str:
                            for k, v in floor["detail"]["seconds_by_profile"].items())
     lines += [
         "",
-        f"**Floor** (DuckDB reading the same raw files into tables; Excel via openpyxl → "
+        f"**Floor** (DuckDB reading the same raw files into tables; Excel via calamine → "
         f"Arrow): {floor['seconds']:.1f} s for {floor['rows']:,} rows ({by_profile}). "
         f"**Ingest ÷ floor = {result['ingest_over_floor']:.2f}**.",
         "",

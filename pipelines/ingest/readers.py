@@ -165,9 +165,15 @@ def _short(exc: Exception) -> str:
     return text.replace("\n", " ")[:200]
 
 
-
 class XlsxSheetSource(RawSource):
-    """One sheet of an Excel workbook, read row by row (openpyxl read-only mode)."""
+    """One sheet of an Excel workbook, read by calamine (Rust) and yielded in frames.
+
+    calamine parses a sheet about ten times faster than openpyxl's read-only mode, which
+    was most of the Excel profile's ingest time. Its cell values are made to look like
+    openpyxl's so the profile's conversions see what a spreadsheet user typed:
+    empty cells are None (not ""), whole numbers are int (a school code 40811, not 40811.0).
+    Dates stay dates; the profile accepts date and datetime alike.
+    """
 
     def __init__(self, path: Path, sheet: str, expected_columns: list[str]):
         super().__init__(path, expected_columns)
@@ -176,78 +182,49 @@ class XlsxSheetSource(RawSource):
 
     def frames(self) -> Iterator[pd.DataFrame]:
         try:
-            book = _open_workbook(self.path)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
+            book = open_workbook(self.path)
+            if self.sheet not in book.sheet_names:
+                raise DropError(f"workbook has no sheet '{self.sheet}'", file=self.path.name)
+            rows = book.get_sheet_by_name(self.sheet).iter_rows()
+        except DropError:
+            raise
+        except Exception as exc:  # calamine raises its own types for a damaged file
             raise DropError(f"cannot be opened as an Excel workbook ({type(exc).__name__})",
                             file=self.path.name) from exc
-        try:
-            if self.sheet not in book.sheetnames:
-                raise DropError(f"workbook has no sheet '{self.sheet}'", file=self.path.name)
-            rows = book[self.sheet].iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                raise DropError("sheet is empty (no header row)", file=self.label)
-            names = [str(c).strip() if c is not None else "" for c in header]
-            self.check_header([n for n in names if n])
-            wanted = [(names.index(c), c) for c in self.expected]
-            buffer: list[list] = []
-            count = 0
-            for number, values in enumerate(rows, start=1):
-                if values is None or all(v is None or v == "" for v in values):
-                    continue  # Excel keeps formatted but empty rows; they are not data
-                count += 1
-                buffer.append([values[i] if i < len(values) else None for i, _ in wanted]
-                              + [number])
-                if len(buffer) >= JSON_CHUNK:
-                    yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
-                    buffer = []
-            if buffer:
+        header = next(rows, None)
+        if header is None:
+            raise DropError("sheet is empty (no header row)", file=self.label)
+        names = [str(c).strip() if c is not None else "" for c in map(_cell, header)]
+        self.check_header([n for n in names if n])
+        wanted = [names.index(c) for c in self.expected]
+        buffer: list[list] = []
+        count = 0
+        for number, values in enumerate(rows, start=1):
+            picked = [_cell(values[i]) if i < len(values) else None for i in wanted]
+            if all(v is None for v in picked) and all(_cell(v) is None for v in values):
+                continue  # Excel keeps formatted but empty rows; they are not data
+            count += 1
+            picked.append(number)
+            buffer.append(picked)
+            if len(buffer) >= JSON_CHUNK:
                 yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
-            self.rows_read = count
-        finally:
-            book.close()
+                buffer = []
+        if buffer:
+            yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
+        self.rows_read = count
 
 
-def _open_workbook(path: Path):
-    """openpyxl's read-only workbook, without its scan for sheet sizes.
+def open_workbook(path: Path):
+    """A calamine workbook (raises on a file that is not a readable workbook)."""
+    from python_calamine import CalamineWorkbook
 
-    Opening a read-only workbook asks every sheet for its `<dimension>`; a sheet written
-    without one (openpyxl's own write-only mode, many exporters) is then parsed to the end
-    just to learn that it has none, once per sheet per opening. Here the search stops at
-    `<sheetData>`: a declared dimension is read exactly as before, a missing one costs
-    nothing, and the rows read are the same either way.
-    """
-    from openpyxl.reader.excel import ExcelReader
-    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-    from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
-    from openpyxl.worksheet.dimensions import SheetDimension
-    from openpyxl.xml.functions import iterparse
+    return CalamineWorkbook.from_path(str(path))
 
-    class Sheet(ReadOnlyWorksheet):
-        def _get_size(self) -> None:
-            with self._get_source() as source:
-                for _event, element in iterparse(source, events=("start",)):
-                    if element.tag == DIMENSION_TAG:
-                        bounds = SheetDimension.from_tree(element).boundaries
-                        if bounds is not None:
-                            (self._min_column, self._min_row, self._max_column,
-                             self._max_row) = bounds
-                        return
-                    if element.tag == DATA_TAG:
-                        return
 
-    class Reader(ExcelReader):
-        def read_worksheets(self) -> None:
-            for sheet, rel in self.parser.find_sheets():
-                if rel.target not in self.valid_files:
-                    continue
-                if "chartsheet" in rel.Type:
-                    self.read_chartsheet(sheet, rel)
-                    continue
-                worksheet = Sheet(self.wb, sheet.name, rel.target, self.shared_strings)
-                worksheet.sheet_state = sheet.state
-                self.wb._sheets.append(worksheet)
-
-    reader = Reader(path, read_only=True, keep_vba=False, data_only=True, keep_links=True)
-    reader.read()
-    return reader.wb
+def _cell(value: object) -> object:
+    """A calamine cell as openpyxl would give it: "" is None, 40811.0 is 40811."""
+    if value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
