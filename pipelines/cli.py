@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="process pending drops, build, check and publish")
     _paths(run)
+    run.add_argument("--full-refresh", action="store_true",
+                     help="rebuild dbt's incremental models from scratch (after an upgrade "
+                          "or a change to their SQL)")
 
     query = commands.add_parser("query", help="read-only SQL against the published files")
     query.add_argument("--region", help="query published/regions/<CODE>.duckdb")
@@ -94,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        outcome = run_pipeline(settings)
+        outcome = run_pipeline(settings, full_refresh=args.full_refresh)
     except MissingKeyError as exc:
         print(f"absence run: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -91,8 +91,19 @@ def prepare_instance(settings: Settings):
     return DagsterInstance.get()
 
 
-def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
-    """Process every pending drop, then build, check and publish; never raises for bad drops."""
+def publish_run_config(full_refresh: bool = False) -> dict:
+    """publish_job's run config as `absence run` launches it."""
+    if not full_refresh:
+        return QUIET
+    return {**QUIET, "ops": {"absence_dbt_assets": {"config": {"full_refresh": True}}}}
+
+
+def run_pipeline(settings: Settings, *, create_key: bool = False,
+                 full_refresh: bool = False) -> RunOutcome:
+    """Process every pending drop, then build, check and publish; never raises for bad drops.
+
+    `full_refresh` rebuilds dbt's incremental models from scratch (`dbt build --full-refresh`).
+    """
     export_env(settings)
     load_key(settings.warehouse, create=create_key)  # refuse early, before any run starts
     ensure_layout(settings)
@@ -135,7 +146,7 @@ def run_pipeline(settings: Settings, *, create_key: bool = False) -> RunOutcome:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         publish = defs.resolve_job_def("publish_job").execute_in_process(
-            run_config=QUIET, tags=OWNER, instance=instance, resources={"paths": paths},
+            run_config=publish_run_config(full_refresh), tags=OWNER, instance=instance, resources={"paths": paths},
             raise_on_error=False)
     if not publish.success:
         _alert(defs, instance, publish, paths)

@@ -44,6 +44,30 @@ def expected_by_municipality(landing: Path, drops: list[Path]) -> dict[str, tupl
     return {m: totals([r for r in data.records if r.municipality == m]) for m in codes}
 
 
+MARK = "untouched-since-night-1"
+
+
+def mark_one_pupil_period_per_municipality(settings: Settings) -> None:
+    """Tag one int_pupil_periods row of each municipality (extract_id, which nothing
+    downstream reads): a tag survives a build exactly when its partition was not rebuilt."""
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        con.execute(f"""
+            update int_pupil_periods set extract_id = '{MARK}'
+            where (municipality_code, student_key, period_end) in (
+                select (municipality_code, arg_min(student_key, period_end),
+                        min(period_end))
+                from int_pupil_periods group by municipality_code)""")
+        assert con.execute(f"select count(*) from int_pupil_periods "
+                           f"where extract_id = '{MARK}'").fetchone()[0] == 4
+
+
+def marked_municipalities(settings: Settings) -> set[str]:
+    with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
+        return {m for (m,) in con.execute(
+            f"select municipality_code from int_pupil_periods where extract_id = '{MARK}'"
+        ).fetchall()}
+
+
 def statuses(settings: Settings) -> dict[str, str]:
     return {f"{e['municipality_code']}/{e['extract_id']}": e["status"]
             for e in ledger.read_entries(settings.ledger)}
@@ -66,6 +90,7 @@ def lifecycle(tmp_path_factory):
     }
     night1 = run_pipeline(settings)
     night1_figures = published_by_municipality(settings.warehouse)
+    mark_one_pupil_period_per_municipality(settings)
 
     # 091 re-sends its last ten days: a later extract that deletes some markings and a day.
     correction = drop(sims["091"], "lesson_marks_csv", settings.landing, first=10,
@@ -172,6 +197,30 @@ def test_the_same_extract_again_is_a_duplicate_and_changes_nothing(lifecycle):
     assert entry.status == "duplicate"
     assert run_pipeline(settings).exit_code == 0
     assert published_by_municipality(settings.warehouse) == before
+
+
+def test_night_two_rebuilt_only_the_corrected_municipality_and_equals_a_full_refresh(lifecycle):
+    """int_pupil_periods is incremental by (municipality, school year): the correction of 091
+    rebuilt 091's partition; 564, 837 (stale drop) and 179 (quarantined drops) kept their
+    rows. A full refresh then gives the same pupil periods and the same published tables."""
+    settings = lifecycle["settings"]
+    assert marked_municipalities(settings) == {"564", "837", "179"}
+
+    def pupil_periods() -> list[tuple]:
+        with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
+            return con.execute("""
+                select * exclude (extract_id) from int_pupil_periods
+                order by municipality_code, student_key, period_start, period_end""").fetchall()
+
+    def published() -> list[tuple]:
+        with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as c:
+            return c.execute("select * from absence_rates order by all").fetchall()
+
+    incremental, incremental_published = pupil_periods(), published()
+    assert run_pipeline(settings, full_refresh=True).exit_code == 0
+    assert marked_municipalities(settings) == set()
+    assert pupil_periods() == incremental
+    assert published() == incremental_published
 
 
 # -- crashes, concurrency, readers ---------------------------------------------------------------

@@ -2,6 +2,40 @@
 -- harmonised absence categories (DESIGN §6.1) and the calendar of DESIGN §7: a record
 -- counts on its period_end, in the school and grade of the enrolment covering that date.
 -- Pupil-level and restricted: never published.
+--
+-- Incremental, partitioned by (municipality, school year): a build replaces only the
+-- partitions whose inputs changed (int_pupil_period_partitions fingerprints them), so a
+-- night on which a few municipalities deliver rebuilds those municipalities' rows, and a
+-- finished school year is rebuilt only when its municipality's enrolments change. The pre-hook deletes every row whose partition
+-- fingerprint is no longer current (or whose partition is gone); the model then appends
+-- the partitions missing from the table (a table from before partitioning is emptied
+-- first). `dbt build --full-refresh` (`absence run --full-refresh`) rebuilds it all: do that
+-- after a change to this SQL or its macros, which no fingerprint sees.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="""
+        {% if is_incremental() %}
+        {% set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+        {% if 'partition_fingerprint' not in built_columns %}
+        -- A table built before partitioning: empty it, so every partition is rebuilt.
+        delete from {{ this }};
+        alter table {{ this }} add column partition_fingerprint varchar;
+        {% else %}
+        delete from {{ this }}
+        where not exists (
+            select 1
+            from {{ ref('int_pupil_period_partitions') }} as current_partitions
+            where current_partitions.municipality_code = {{ this }}.municipality_code
+                and current_partitions.school_year = {{ this }}.school_year
+                and current_partitions.partition_fingerprint = {{ this }}.partition_fingerprint
+        )
+        {% endif %}
+        {% endif %}
+    """,
+) }}
 
 {%- set categories = [
     ('illness', 'illness_lessons'),
@@ -15,21 +49,72 @@
 
 with
 
+partitions as (
+
+    select * from {{ ref('int_pupil_period_partitions') }}
+
+),
+
+-- The partitions to build: all of them on a first (or full-refresh) build, otherwise those
+-- the pre-hook left out of the table.
+pending_partitions as (
+
+    select partitions.*
+
+    from partitions
+
+    {%- if is_incremental() %}
+
+    where not exists (
+        select 1
+        from {{ this }} as built
+        where built.municipality_code = partitions.municipality_code
+            and built.school_year = partitions.school_year
+    )
+    {%- endif %}
+
+),
+
+pending_municipalities as (
+
+    select distinct municipality_code from pending_partitions
+
+),
+
 attendance as (
 
-    select * from {{ ref('stg_canonical__attendance') }}
+    select
+        attendance.*,
+        pending_partitions.partition_fingerprint
+
+    from {{ ref('stg_canonical__attendance') }} as attendance
+
+    inner join pending_partitions
+        on attendance.municipality_code = pending_partitions.municipality_code
+        and {{ school_year_label('attendance.period_end') }} = pending_partitions.school_year
 
 ),
 
 absences as (
 
-    select * from {{ ref('int_absences_categorised') }}
+    select absences.*
+
+    from {{ ref('int_absences_categorised') }} as absences
+
+    inner join pending_partitions
+        on absences.municipality_code = pending_partitions.municipality_code
+        and {{ school_year_label('absences.period_end') }} = pending_partitions.school_year
 
 ),
 
 enrolments as (
 
-    select * from {{ ref('int_enrolments') }}
+    select enrolments.*
+
+    from {{ ref('int_enrolments') }} as enrolments
+
+    inner join pending_municipalities
+        on enrolments.municipality_code = pending_municipalities.municipality_code
 
 ),
 
@@ -168,7 +253,8 @@ pupil_periods as (
             as decimal(18, 3)
         ) as absent_lessons,
         attendance.profile,
-        attendance.extract_id
+        attendance.extract_id,
+        attendance.partition_fingerprint
 
     from attendance
 

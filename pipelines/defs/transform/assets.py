@@ -49,14 +49,23 @@ class AbsenceDbtTranslator(DagsterDbtTranslator):
         return "transform"
 
 
+class DbtBuildConfig(dg.Config):
+    """Launchpad options of the dbt build."""
+
+    full_refresh: bool = False
+    """Rebuild incremental models (int_pupil_periods) from scratch: after a change to their
+    SQL or macros, or after an upgrade that adds a column to them."""
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=AbsenceDbtTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def absence_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                       paths: AbsencePaths):
+def absence_dbt_assets(context: dg.AssetExecutionContext, config: DbtBuildConfig,
+                       dbt: DbtCliResource, paths: AbsencePaths):
     """Seeds, models and dbt tests in one build; failing error-severity tests fail the run."""
     ensure_layout(paths.settings())
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    yield from dbt.cli(args, context=context).stream()
