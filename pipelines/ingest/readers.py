@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -133,10 +133,10 @@ class JsonLinesSource(RawSource):
                     self.reject(row, None, "empty line")
                     continue
                 try:
-                    record = json.loads(line.decode("utf-8"))
+                    record = orjson.loads(line.decode("utf-8"))
                 except UnicodeDecodeError as exc:
                     raise DropError("is not valid UTF-8", file=self.label, row=row) from exc
-                except json.JSONDecodeError as exc:
+                except orjson.JSONDecodeError as exc:  # a json.JSONDecodeError, with .msg
                     self.reject(row, None, f"not valid JSON ({exc.msg})")
                     continue
                 if not isinstance(record, dict):
