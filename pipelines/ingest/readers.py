@@ -181,16 +181,20 @@ class XlsxSheetSource(RawSource):
         self.label = f"{path.name}[{sheet}]"
 
     def frames(self) -> Iterator[pd.DataFrame]:
+        book = None
         try:
             book = open_workbook(self.path)
             if self.sheet not in book.sheet_names:
                 raise DropError(f"workbook has no sheet '{self.sheet}'", file=self.path.name)
-            rows = book.get_sheet_by_name(self.sheet).iter_rows()
+            rows = book.get_sheet_by_name(self.sheet).iter_rows()  # the sheet, parsed whole
         except DropError:
             raise
         except Exception as exc:  # calamine raises its own types for a damaged file
             raise DropError(f"cannot be opened as an Excel workbook ({type(exc).__name__})",
                             file=self.path.name) from exc
+        finally:
+            if book is not None:
+                book.close()  # the parsed sheet stays readable; the file handle goes
         header = next(rows, None)
         if header is None:
             raise DropError("sheet is empty (no header row)", file=self.label)
