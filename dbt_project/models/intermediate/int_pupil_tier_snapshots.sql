@@ -18,47 +18,27 @@ enrolments as (
 
 ),
 
--- The last series point of a pupil in an ISO week is their state on that week's Sunday.
--- The series has one row per pupil, school year and date (tested), so the latest date of
--- each week, joined back, is that point: a hash aggregation and a join, no sort of the
--- whole series by pupil.
-week_last_points as (
+-- The last series point of a pupil in an ISO week is their state on that week's Sunday:
+-- the point whose next date (next_period_end, from the series' own sort) is in a later
+-- week, or that has none. A filter, no aggregation or join over the whole series.
+week_states as (
 
     select
         student_key,
         school_year,
         {{ week_end('period_end') }} as week_sunday,
-        max(period_end) as period_end
+        municipality_code,
+        region_code,
+        school_code,
+        grade,
+        grade_band,
+        ytd_scheduled_lessons,
+        ytd_absent_lessons
 
     from series
 
-    group by
-        student_key,
-        school_year,
-        {{ week_end('period_end') }}
-
-),
-
-week_states as (
-
-    select
-        series.student_key,
-        series.school_year,
-        week_last_points.week_sunday,
-        series.municipality_code,
-        series.region_code,
-        series.school_code,
-        series.grade,
-        series.grade_band,
-        series.ytd_scheduled_lessons,
-        series.ytd_absent_lessons
-
-    from week_last_points
-
-    inner join series
-        on week_last_points.student_key = series.student_key
-        and week_last_points.school_year = series.school_year
-        and week_last_points.period_end = series.period_end
+    where next_period_end is null
+        or next_period_end > {{ week_end('period_end') }}
 
 ),
 

@@ -12,96 +12,53 @@ pupil_periods as (
 
 ),
 
--- Nearly every pupil date carries exactly one record, so the placement columns ride along
--- in the same aggregation (max() of one row is that row); only dates with several records
--- are ranked. One pass over the pupil periods instead of an aggregation plus a window
--- over every row.
-date_totals as (
+-- One sort of the pupil periods by pupil, school year and date serves every figure: the
+-- date's lessons (a RANGE frame of the date's peers), the running totals (RANGE from the
+-- start: a date's records all count on that date) and the placement. Nearly every pupil
+-- date has one record; when several share a date (weekly and daily, or two municipalities)
+-- the one with the latest period_start places the pupil (a daily record beats a weekly
+-- one), then the highest municipality code. (municipality, pupil, period_start, period_end)
+-- is unique, so exactly one record of each date carries the date's maximum placement key.
+-- next_period_end (the pupil's next date in the school year) lets the tier snapshots take
+-- each week's last point without another pass over the series.
+framed as (
 
     select
         student_key,
         school_year,
         period_end,
-        sum(scheduled_lessons) as scheduled_lessons,
-        sum(absent_lessons) as absent_lessons,
-        count(*) as records,
-        max(municipality_code) as municipality_code,
-        max(region_code) as region_code,
-        max(school_code) as school_code,
-        max(grade) as grade,
-        max(grade_band) as grade_band
+        municipality_code,
+        region_code,
+        school_code,
+        grade,
+        grade_band,
+        strftime(period_start, '%Y%m%d') || coalesce(municipality_code, '') as placement_key,
+        max(strftime(period_start, '%Y%m%d') || coalesce(municipality_code, '')) over date_peers
+            as date_placement_key,
+        sum(scheduled_lessons) over date_peers as date_scheduled_lessons,
+        sum(absent_lessons) over date_peers as date_absent_lessons,
+        sum(scheduled_lessons) over year_to_date as ytd_scheduled_lessons,
+        sum(absent_lessons) over year_to_date as ytd_absent_lessons,
+        min(period_end) over later_dates as next_period_end
 
     from pupil_periods
 
-    group by
-        student_key,
-        school_year,
-        period_end
-
-),
-
-shared_dates as (
-
-    select
-        student_key,
-        period_end
-
-    from date_totals
-
-    where records > 1
-
-),
-
--- Two records on one date (weekly and daily, or two municipalities) are rare; the one
--- with the latest period_start places the pupil, so a daily record beats a weekly one.
-shared_placements as (
-
-    select
-        pupil_periods.student_key,
-        pupil_periods.period_end,
-        pupil_periods.municipality_code,
-        pupil_periods.region_code,
-        pupil_periods.school_code,
-        pupil_periods.grade,
-        pupil_periods.grade_band,
-        row_number() over (
-            partition by pupil_periods.student_key, pupil_periods.period_end
-            order by
-                pupil_periods.period_start desc,
-                pupil_periods.municipality_code desc,
-                pupil_periods.school_code desc
-        ) as placement_rank
-
-    from pupil_periods
-
-    inner join shared_dates
-        on pupil_periods.student_key = shared_dates.student_key
-        and pupil_periods.period_end = shared_dates.period_end
-
-),
-
-date_placements as (
-
-    select
-        date_totals.student_key,
-        date_totals.school_year,
-        date_totals.period_end,
-        date_totals.scheduled_lessons,
-        date_totals.absent_lessons,
-        {%- for column in ['municipality_code', 'region_code', 'school_code', 'grade', 'grade_band'] %}
-        case
-            when date_totals.records = 1 then date_totals.{{ column }}
-            else shared_placements.{{ column }}
-        end as {{ column }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-
-    from date_totals
-
-    left join shared_placements
-        on date_totals.records > 1
-        and date_totals.student_key = shared_placements.student_key
-        and date_totals.period_end = shared_placements.period_end
-        and shared_placements.placement_rank = 1
+    window
+        date_peers as (
+            partition by student_key, school_year
+            order by period_end
+            range between current row and current row
+        ),
+        year_to_date as (
+            partition by student_key, school_year
+            order by period_end
+            range between unbounded preceding and current row
+        ),
+        later_dates as (
+            partition by student_key, school_year
+            order by period_end
+            range between interval 1 day following and unbounded following
+        )
 
 ),
 
@@ -117,20 +74,15 @@ running_totals as (
         school_code,
         grade,
         grade_band,
-        cast(scheduled_lessons as decimal(18, 3)) as scheduled_lessons,
-        cast(absent_lessons as decimal(18, 3)) as absent_lessons,
-        cast(sum(scheduled_lessons) over (
-            partition by student_key, school_year
-            order by period_end
-            rows between unbounded preceding and current row
-        ) as decimal(18, 3)) as ytd_scheduled_lessons,
-        cast(sum(absent_lessons) over (
-            partition by student_key, school_year
-            order by period_end
-            rows between unbounded preceding and current row
-        ) as decimal(18, 3)) as ytd_absent_lessons
+        cast(date_scheduled_lessons as decimal(18, 3)) as scheduled_lessons,
+        cast(date_absent_lessons as decimal(18, 3)) as absent_lessons,
+        cast(ytd_scheduled_lessons as decimal(18, 3)) as ytd_scheduled_lessons,
+        cast(ytd_absent_lessons as decimal(18, 3)) as ytd_absent_lessons,
+        next_period_end
 
-    from date_placements
+    from framed
+
+    where placement_key = date_placement_key
 
 ),
 
