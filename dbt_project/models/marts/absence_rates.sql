@@ -7,6 +7,8 @@
     'scheduled_lessons', 'absent_lessons', 'illness_lessons', 'authorised_lessons',
     'unauthorised_lessons', 'unexplained_lessons', 'late_count',
 ] %}
+{%- set pupil_columns = ['pupil_id', 'region_code', 'municipality_code', 'school_code',
+                         'grade_band', 'school_year'] %}
 
 with
 
@@ -16,22 +18,51 @@ pupil_periods as (
 
 ),
 
--- Pupil totals per week and per month first: the level aggregation below then reads a few
--- rows per pupil instead of one per pupil-day. A month lies inside one term and one school
--- year, so terms and school years add up the pupil's months rather than their days again.
-{%- set pupil_columns = ['student_key', 'region_code', 'municipality_code', 'school_code',
-                         'grade_band', 'school_year'] %}
-
-dated_periods as (
+-- Pupil keys are 64-character pseudonyms; every aggregation and distinct count below
+-- works on a dense integer per pupil instead (exact, numbered afresh in each build), which
+-- keeps the hash tables a fraction of the size at national scale.
+pupils as (
 
     select
-        *,
-        {{ week_start('period_end') }} as week_start,
-        {{ week_end('period_end') }} as week_end,
-        {{ month_start('period_end') }} as month_start,
-        {{ month_end('period_end') }} as month_end
+        student_key,
+        row_number() over () as pupil_id
+
+    from (select distinct student_key from pupil_periods)
+
+),
+
+-- One pass over the pupil records: a pupil's totals per school, grade band and the part of
+-- an ISO week that lies in one month. Weeks and months both add up these parts, so the
+-- pupil-day rows are read once, and terms and school years add up months.
+pupil_week_parts as (
+
+    select
+        pupils.pupil_id,
+        pupil_periods.region_code,
+        pupil_periods.municipality_code,
+        pupil_periods.school_code,
+        pupil_periods.grade_band,
+        pupil_periods.school_year,
+        {{ week_start('pupil_periods.period_end') }} as week_start,
+        {{ month_start('pupil_periods.period_end') }} as month_start,
+        {%- for measure in measures %}
+        sum(pupil_periods.{{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
 
     from pupil_periods
+
+    inner join pupils
+        on pupil_periods.student_key = pupils.student_key
+
+    group by
+        pupils.pupil_id,
+        pupil_periods.region_code,
+        pupil_periods.municipality_code,
+        pupil_periods.school_code,
+        pupil_periods.grade_band,
+        pupil_periods.school_year,
+        {{ week_start('pupil_periods.period_end') }},
+        {{ month_start('pupil_periods.period_end') }}
 
 ),
 
@@ -40,17 +71,16 @@ pupil_weeks as (
     select
         {{ pupil_columns | join(',\n        ') }},
         week_start as period_start,
-        week_end as period_end,
+        {{ week_end('week_start') }} as period_end,
         {%- for measure in measures %}
         sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 
-    from dated_periods
+    from pupil_week_parts
 
     group by
         {{ pupil_columns | join(',\n        ') }},
-        week_start,
-        week_end
+        week_start
 
 ),
 
@@ -59,17 +89,16 @@ pupil_months as (
     select
         {{ pupil_columns | join(',\n        ') }},
         month_start as period_start,
-        month_end as period_end,
+        {{ month_end('month_start') }} as period_end,
         {%- for measure in measures %}
         sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 
-    from dated_periods
+    from pupil_week_parts
 
     group by
         {{ pupil_columns | join(',\n        ') }},
-        month_start,
-        month_end
+        month_start
 
 ),
 
@@ -121,55 +150,69 @@ pupil_period_totals as (
 
 ),
 
-grade_banded as (
-
-    select * from pupil_period_totals where grade_band is not null
-
-    union all
-
-    select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        'all' as grade_band,
-        school_year,
-        period_type,
-        period_start,
-        period_end,
-        {%- for measure in measures %}
-        {{ measure }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-
-    from pupil_period_totals
-
-),
-
-level_totals as (
-
-    {%- for level in reporting_levels() %}
+-- Every level (reporting_levels()) with and without the grade band ('all') in one
+-- aggregation: a grouping set per level and band, so the pupil totals are read once
+-- rather than once per level, and 'all' needs no second copy of them.
+level_sets as (
 
     select
-        {{ level_columns(level) }}
+        {{ code_columns() | join(',\n        ') }},
         school_year,
         period_type,
         period_start,
         period_end,
         grade_band,
-        count(distinct case when scheduled_lessons > 0 then student_key end) as students,
+        {%- for code in code_columns() + ['grade_band'] %}
+        grouping({{ code }}) as rolled_up_{{ code }},
+        {%- endfor %}
+        count(distinct case when scheduled_lessons > 0 then pupil_id end) as students,
         {%- for measure in measures %}
         sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 
-    from grade_banded
-
-    where {{ level_filter(level) }}
+    from pupil_period_totals
 
     group by
-        {{ level_group_by(level, ['school_year', 'period_type', 'period_start', 'period_end', 'grade_band']) }}
+        school_year,
+        period_type,
+        period_start,
+        period_end,
+        grouping sets (
+            {%- for level in reporting_levels() %}
+            ({{ (level.codes + ['grade_band']) | join(', ') }}),
+            ({{ level.codes | join(', ') }}){% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
 
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+),
+
+level_totals as (
+
+    select
+        case
+            {%- for level in reporting_levels() %}
+            when {% for code in code_columns() -%}
+                rolled_up_{{ code }} = {{ 0 if code in level.codes else 1 }}{% if not loop.last %} and {% endif %}
+            {%- endfor %} then '{{ level.name }}'
+            {%- endfor %}
+        end as level,
+        {{ code_columns() | join(',\n        ') }},
+        school_year,
+        period_type,
+        period_start,
+        period_end,
+        case when rolled_up_grade_band = 1 then 'all' else grade_band end as grade_band,
+        students,
+        {{ measures | join(',\n        ') }}
+
+    from level_sets
+
+    -- A band's rows only for pupils with a band; a level's rows only where its codes are
+    -- known (reporting_levels: such rows still count on the levels above).
+    where (rolled_up_grade_band = 1 or grade_band is not null)
+        {%- for code in code_columns() %}
+        and (rolled_up_{{ code }} = 1 or {{ code }} is not null)
+        {%- endfor %}
 
 ),
 
