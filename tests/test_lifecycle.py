@@ -281,6 +281,11 @@ def test_two_ingest_runs_in_parallel_both_load_and_publish_correctly(settings):
     with get_context("spawn").Pool(2) as pool:
         results = pool.map(_ingest_in_child, [(str(settings.landing), str(settings.warehouse),
                                                code) for code in ("091", "049")])
+        # Let the workers exit on their own: Pool.__exit__ terminates them, and a worker
+        # terminated while it holds the task queue's lock leaves the other one waiting for
+        # it forever (seen once in the suite: the test hung in Pool._terminate_pool).
+        pool.close()
+        pool.join()
     assert results == ["loaded", "loaded"]
     assert run_pipeline(settings).exit_code == 0
     assert published_by_municipality(settings.warehouse) == expected_by_municipality(
