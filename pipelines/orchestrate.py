@@ -146,8 +146,8 @@ def run_pipeline(settings: Settings, *, create_key: bool = False,
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         publish = defs.resolve_job_def("publish_job").execute_in_process(
-            run_config=publish_run_config(full_refresh), tags=OWNER, instance=instance, resources={"paths": paths},
-            raise_on_error=False)
+            run_config=publish_run_config(full_refresh), tags=OWNER, instance=instance,
+            resources={"paths": paths}, raise_on_error=False)
     if not publish.success:
         _alert(defs, instance, publish, paths)
         return RunOutcome(published=False, entries=entries, error=_first_failure(publish),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-
 import pandas as pd
 
 from pipelines.ingest.code_maps import mapped_codes
