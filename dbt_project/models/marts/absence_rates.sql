@@ -7,6 +7,10 @@
     'scheduled_lessons', 'absent_lessons', 'illness_lessons', 'authorised_lessons',
     'unauthorised_lessons', 'unexplained_lessons', 'late_count',
 ] %}
+{%- set measure_sums -%}
+    {%- for measure in measures %}sum({{ measure }}) as {{ measure }}{% if not loop.last %},
+        {% endif %}{% endfor -%}
+{%- endset %}
 {%- set pupil_columns = ['pupil_id', 'region_code', 'municipality_code', 'school_code',
                          'grade_band', 'school_year'] %}
 
@@ -66,41 +70,26 @@ pupil_week_parts as (
 
 ),
 
-pupil_weeks as (
+{#- Weeks and months both add up the week-within-month parts. -#}
+{%- for period_type, period_end in [('week', week_end('week_start')),
+                                    ('month', month_end('month_start'))] %}
+
+pupil_{{ period_type }}s as (
 
     select
         {{ pupil_columns | join(',\n        ') }},
-        week_start as period_start,
-        {{ week_end('week_start') }} as period_end,
-        {%- for measure in measures %}
-        sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+        {{ period_type }}_start as period_start,
+        {{ period_end }} as period_end,
+        {{ measure_sums }}
 
     from pupil_week_parts
 
     group by
         {{ pupil_columns | join(',\n        ') }},
-        week_start
+        {{ period_type }}_start
 
 ),
-
-pupil_months as (
-
-    select
-        {{ pupil_columns | join(',\n        ') }},
-        month_start as period_start,
-        {{ month_end('month_start') }} as period_end,
-        {%- for measure in measures %}
-        sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-
-    from pupil_week_parts
-
-    group by
-        {{ pupil_columns | join(',\n        ') }},
-        month_start
-
-),
+{%- endfor %}
 
 dated_months as (
 
@@ -136,9 +125,7 @@ pupil_period_totals as (
         '{{ period_type }}' as period_type,
         {{ period_type }}_start as period_start,
         {{ period_type }}_end as period_end,
-        {%- for measure in measures %}
-        sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+        {{ measure_sums }}
 
     from dated_months
 
@@ -166,9 +153,7 @@ level_sets as (
         grouping({{ code }}) as rolled_up_{{ code }},
         {%- endfor %}
         count(distinct case when scheduled_lessons > 0 then pupil_id end) as students,
-        {%- for measure in measures %}
-        sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+        {{ measure_sums }}
 
     from pupil_period_totals
 
