@@ -11,7 +11,9 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$$(grep -E '^uv==' requirements.lock)"
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@# Byte-compile at install: where PYTHONDONTWRITEBYTECODE is set every process (each dbt
+	@# call, each `absence run`) would otherwise compile the whole stack from source again.
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	$(BIN)/python -c "from pipelines.dbt_project import dbt_project; dbt_project.preparer.prepare(dbt_project)"
 	touch $(STAMP)

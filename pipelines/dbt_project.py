@@ -21,6 +21,22 @@ def prepare_manifest() -> None:
     """Parse the dbt project so the manifest matches the SQL on disk (never at import time).
 
     A stale manifest makes Dagster meet dbt nodes it does not know, so the command line
-    prepares it before importing the definitions; partial parsing keeps this to seconds.
+    prepares it before importing the definitions — unless it is newer than every file of the
+    project: a parse costs 4-12 s (the warehouse path is part of the sources, so a new
+    warehouse invalidates dbt's partial parsing), and the build parses again anyway.
     """
+    manifest = Path(dbt_project.manifest_path)
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+        return
     dbt_project.preparer.prepare(dbt_project)
+
+
+def _newest_source_mtime() -> float:
+    project = Path(dbt_project.project_dir)
+    skip = {"target", "dbt_packages", "logs"}
+    newest = 0.0
+    for folder, subfolders, files in os.walk(project):
+        subfolders[:] = [d for d in subfolders if d not in skip]
+        for name in files:
+            newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
+    return newest
