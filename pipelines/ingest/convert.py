@@ -8,11 +8,11 @@ import pandas as pd
 from pipelines.ingest.readers import RawSource
 
 
-def _record(source: RawSource, frame: pd.DataFrame, bad: pd.Series, column: str, reason: str,
-            show_value: bool) -> None:
-    for row, value in zip(frame.loc[bad, "_row"], frame.loc[bad, column], strict=True):
-        shown = f" ({str(value)[:20]!r})" if show_value else ""
-        source.reject(int(row), column, f"{reason}{shown}")
+def _record(source: RawSource, frame: pd.DataFrame, bad: pd.Series, column: str,
+            reason: str) -> None:
+    """Reject the rows marked bad; the reason names the rule, never the value (DESIGN §3)."""
+    for row in frame.loc[bad, "_row"]:
+        source.reject(int(row), column, reason)
 
 
 def to_date(source: RawSource, frame: pd.DataFrame, column: str, fmt: str,
@@ -22,8 +22,8 @@ def to_date(source: RawSource, frame: pd.DataFrame, column: str, fmt: str,
     parsed = pd.to_datetime(raw, format=fmt, errors="coerce").astype("datetime64[us]")
     bad = parsed.isna() & (raw.notna() | required)
     human = {"%d.%m.%Y": "d.m.yyyy", "%Y-%m-%d": "yyyy-mm-dd"}.get(fmt, fmt)
-    _record(source, frame, bad & raw.notna(), column, f"not a date {human}", True)
-    _record(source, frame, bad & raw.isna(), column, "is empty", False)
+    _record(source, frame, bad & raw.notna(), column, f"not a date {human}")
+    _record(source, frame, bad & raw.isna(), column, "is empty")
     return parsed.where(~bad)
 
 
@@ -39,8 +39,8 @@ def to_number(source: RawSource, frame: pd.DataFrame, column: str, *, decimal_co
     if integer:
         bad |= parsed.notna() & (np.floor(parsed) != parsed)
     _record(source, frame, bad & raw.notna(), column,
-            "not a whole number" if integer else "not a number", True)
-    _record(source, frame, bad & raw.isna(), column, "is empty", False)
+            "not a whole number" if integer else "not a number")
+    _record(source, frame, bad & raw.isna(), column, "is empty")
     parsed = parsed.where(~bad)
     return parsed.astype("Int64") if integer else parsed.astype("float64")
 

@@ -2,7 +2,8 @@
 
 Each yields pandas frames holding only the contract's columns, as text, plus `_row` (the
 1-based data row of the file, header excluded) so every rejection can name its row. Columns
-outside the contract are never read into a frame; their names are reported as schema drift.
+outside the contract are never read into a frame; they are reported as schema drift by position
+(a header can hold a name), never by their text.
 """
 
 from __future__ import annotations
@@ -18,18 +19,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from pipelines.ingest.errors import DropError
+from pipelines.ingest.errors import DropError, file_label
 
 BLOCK_SIZE = 8 << 20  # bytes per CSV block: bounds memory whatever the file's size
+MAX_HEADER_BYTES = 1 << 20
 JSON_CHUNK = 50_000  # lines per JSON frame
+
+
+# Columns the contract names although no profile reads them: a reason may name these.
+KNOWN_UNREAD = {"lisatiedot"}
 
 
 class RawSource:
     """Counts what one file yielded and collects row-level structural rejects."""
 
-    def __init__(self, path: Path, expected_columns: list[str]):
+    def __init__(self, path: Path, expected_columns: list[str], label: str | None = None):
         self.path = path
-        self.label = path.name
+        self.label = label or file_label(path.name, "data")
         self.expected = expected_columns
         self.drift: list[str] = []
         self.rows_read = 0
@@ -40,23 +46,35 @@ class RawSource:
     def reject(self, row: int, column: str | None, reason: str) -> None:
         self.rejects.append((row, self.aliases.get(column, column) if column else None, reason))
 
-    def check_header(self, header: list[str]) -> None:
+    def check_header(self, header: list[str], position=lambda i: f"column {i + 1}") -> None:
+        """Every contract column present once; any other column is drift, reported by its
+        position (a header cell can hold a name or an identity code), never by its text."""
         missing = [c for c in self.expected if c not in header]
         if missing:
             raise DropError(f"missing column(s) {', '.join(missing)}", file=self.label)
-        self.drift = [c for c in header if c not in self.expected]
+        repeated = sorted({c for c in self.expected if header.count(c) > 1})
+        if repeated:
+            raise DropError(f"column(s) {', '.join(repeated)} appear more than once in the "
+                            "header", file=self.label)
+        self.drift = [name if name in KNOWN_UNREAD else position(index)
+                      for index, name in enumerate(header)
+                      if name and name not in self.expected]  # an unnamed column is no drift
 
 
 class CsvSource(RawSource):
     """`;`-separated text with a header row, in utf-8 or cp1252 (DESIGN §4.1)."""
 
-    def __init__(self, path: Path, expected_columns: list[str], encoding: str):
-        super().__init__(path, expected_columns)
+    def __init__(self, path: Path, expected_columns: list[str], encoding: str,
+                 label: str | None = None):
+        super().__init__(path, expected_columns, label)
         self.encoding = encoding
 
     def _header(self) -> list[str]:
         with self.path.open("rb") as handle:
-            first = handle.readline()
+            first = handle.readline(MAX_HEADER_BYTES + 1)
+        if len(first) > MAX_HEADER_BYTES:
+            raise DropError(f"header row is longer than {MAX_HEADER_BYTES} bytes",
+                            file=self.label)
         if not first.strip():
             raise DropError("file is empty (no header row)", file=self.label)
         try:
@@ -101,7 +119,7 @@ class CsvSource(RawSource):
                 valid_so_far += len(frame)
                 yield frame
         except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
-            raise DropError(f"cannot be parsed as {self.encoding} CSV: {_short(exc)}",
+            raise DropError(f"cannot be parsed as {self.encoding} CSV ({_kind(exc)})",
                             file=self.label) from exc
         self.rows_read = valid_so_far + len(invalid)
 
@@ -123,26 +141,36 @@ def _data_rows(valid_positions: np.ndarray, invalid: list[int]) -> np.ndarray:
 class JsonLinesSource(RawSource):
     """One JSON object per line, UTF-8 (DESIGN §4.2). Wrong shapes are row rejects."""
 
+    def __init__(self, path: Path, expected_columns: list[str], label: str | None = None,
+                 *, max_line_bytes: int):
+        super().__init__(path, expected_columns, label)
+        self.max_line_bytes = max_line_bytes
+
     def frames(self) -> Iterator[pd.DataFrame]:
-        seen_keys: set[str] = set()
+        unknown_keys: set[str] = set()  # counted, never reported by name; capped in size
         buffer: list[dict] = []
         row = 0
         with self.path.open("rb") as handle:
-            for row, line in enumerate(handle, start=1):
+            while line := handle.readline(self.max_line_bytes + 1):
+                row += 1
+                if len(line) > self.max_line_bytes and not line.endswith(b"\n"):
+                    raise DropError(f"line is longer than {self.max_line_bytes} bytes",
+                                    file=self.label, row=row)
                 if not line.strip():
                     self.reject(row, None, "empty line")
                     continue
                 try:
-                    record = orjson.loads(line.decode("utf-8"))
-                except UnicodeDecodeError as exc:
-                    raise DropError("is not valid UTF-8", file=self.label, row=row) from exc
-                except orjson.JSONDecodeError as exc:  # a json.JSONDecodeError, with .msg
-                    self.reject(row, None, f"not valid JSON ({exc.msg})")
+                    record = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    if "UTF-8" in str(exc):
+                        raise DropError("is not valid UTF-8", file=self.label, row=row) from exc
+                    self.reject(row, None, "not valid JSON")
                     continue
                 if not isinstance(record, dict):
                     self.reject(row, None, "line is not a JSON object")
                     continue
-                seen_keys.update(record.keys())
+                if len(unknown_keys) < 1000:
+                    unknown_keys.update(k for k in record if k not in self.expected)
                 kept = {key: record.get(key) for key in self.expected}
                 kept["_row"] = row
                 buffer.append(kept)
@@ -154,15 +182,19 @@ class JsonLinesSource(RawSource):
         if buffer:
             yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
         self.rows_read = row
-        self.drift = sorted(seen_keys.difference(self.expected))
+        if unknown_keys:
+            self.drift = [f"{len(unknown_keys)}{'+' if len(unknown_keys) >= 1000 else ''} "
+                          "key(s) outside the contract"]
 
 
-def _short(exc: Exception) -> str:
-    """Arrow's message without any quoted row text (a parse error may quote the row)."""
+def _kind(exc: Exception) -> str:
+    """What went wrong, in our words: Arrow's own message may quote the row."""
     text = str(exc)
-    if "Expected" in text or "got" in text:
-        text = text.split(":")[0]
-    return text.replace("\n", " ")[:200]
+    if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
+        return "bytes that are not valid in the encoding"
+    if "straddl" in text or "block" in text:
+        return f"a row longer than {BLOCK_SIZE >> 20} MiB"
+    return "malformed CSV"
 
 
 class XlsxSheetSource(RawSource):
@@ -175,23 +207,26 @@ class XlsxSheetSource(RawSource):
     Dates stay dates; the profile accepts date and datetime alike.
     """
 
-    def __init__(self, path: Path, sheet: str, expected_columns: list[str]):
+    def __init__(self, path: Path, sheet: str, expected_columns: list[str],
+                 label: str | None = None):
         super().__init__(path, expected_columns)
         self.sheet = sheet
-        self.label = f"{path.name}[{sheet}]"
+        # The workbook's name when it is a plain token, else the sheet alone (contract names).
+        name = label or file_label(path.name, "workbook")
+        self.label = f"{name}[{sheet}]" if not name.startswith("the ") else f"the {sheet} sheet"
 
     def frames(self) -> Iterator[pd.DataFrame]:
         book = None
         try:
             book = open_workbook(self.path)
             if self.sheet not in book.sheet_names:
-                raise DropError(f"workbook has no sheet '{self.sheet}'", file=self.path.name)
+                raise DropError(f"workbook has no sheet '{self.sheet}'", file=self.label)
             rows = book.get_sheet_by_name(self.sheet).iter_rows()  # the sheet, parsed whole
         except DropError:
             raise
         except Exception as exc:  # calamine raises its own types for a damaged file
             raise DropError(f"cannot be opened as an Excel workbook ({type(exc).__name__})",
-                            file=self.path.name) from exc
+                            file=self.label) from exc
         finally:
             if book is not None:
                 book.close()  # the parsed sheet stays readable; the file handle goes
@@ -199,7 +234,7 @@ class XlsxSheetSource(RawSource):
         if header is None:
             raise DropError("sheet is empty (no header row)", file=self.label)
         names = [str(c).strip() if c is not None else "" for c in map(_cell, header)]
-        self.check_header([n for n in names if n])
+        self.check_header(names, position=lambda i: f"column {_column_letters(i)}")
         wanted = [names.index(c) for c in self.expected]
         buffer: list[list] = []
         count = 0
@@ -216,6 +251,16 @@ class XlsxSheetSource(RawSource):
         if buffer:
             yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
         self.rows_read = count
+
+
+def _column_letters(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: how a spreadsheet user finds the column."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def open_workbook(path: Path):

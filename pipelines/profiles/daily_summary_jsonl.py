@@ -68,7 +68,9 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
     code = manifest.municipality_code
 
     def source(key: str) -> JsonLinesSource:
-        src = JsonLinesSource(manifest.files[key].path, COLUMNS[key])
+        entry = manifest.files[key]
+        src = JsonLinesSource(entry.path, COLUMNS[key], entry.label,
+                              max_line_bytes=writer.limits.max_line_bytes)
         src.aliases = ALIASES
         return src
 
@@ -119,7 +121,8 @@ def _explode_absences(source: RawSource, frame: pd.DataFrame) -> pd.DataFrame:
             frame["local_id"], frame["absences"], frame["_row"], strict=True)):
         for local_code, lessons in absences.items():
             if _json_type(lessons) != NUMBER:
-                source.reject(int(row), "absences", f"count of {local_code!r} is not a number")
+                # Neither the code nor the count is quoted: both come from the file.
+                source.reject(int(row), "absences", "a count in the object is not a number")
                 continue
             rows.append((local_id, str(local_code), float(lessons), row))
             positions.append(position)

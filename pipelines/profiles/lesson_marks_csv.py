@@ -29,6 +29,8 @@ ALIASES = {
     "scheduled_lessons": "tunnit", "lesson": "tunti", "modified": "muokattu",
     "role": "vastuutaho",
 }
+# `local_code` is a different column in each file that has one.
+CODE_COLUMN = {"marks": "merkinta", "interventions": "toimenpide"}
 DATE = "%d.%m.%Y"
 TIMESTAMP = "%d.%m.%Y %H:%M"
 
@@ -39,8 +41,9 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
     code = manifest.municipality_code
 
     def source(key: str) -> CsvSource:
-        src = CsvSource(manifest.files[key].path, COLUMNS[key], manifest.encoding)
-        src.aliases = ALIASES
+        entry = manifest.files[key]
+        src = CsvSource(entry.path, COLUMNS[key], manifest.encoding, entry.label)
+        src.aliases = {**ALIASES, "local_code": CODE_COLUMN.get(key, "local_code")}
         return src
 
     src = source("students")

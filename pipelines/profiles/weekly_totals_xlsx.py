@@ -12,8 +12,8 @@ import pandas as pd
 
 from pipelines.ingest.code_maps import mapped_codes
 from pipelines.ingest.convert import to_number, to_text, without_rejected
-from pipelines.ingest.errors import DropError
 from pipelines.ingest.landing import Manifest
+from pipelines.ingest.limits import check_workbook
 from pipelines.ingest.readers import RawSource, XlsxSheetSource
 from pipelines.ingest.writer import ExtractWriter
 from schemas.records import (
@@ -60,8 +60,8 @@ def _grade(source: RawSource, frame: pd.DataFrame) -> pd.Series:
     """Class such as `7B` gives grade 7 (the leading number)."""
     text = frame["luokka"].astype("str").str.strip()
     grade = pd.to_numeric(text.str.extract(r"^(\d+)")[0], errors="coerce")
-    for row, value in zip(frame.loc[grade.isna(), "_row"], text[grade.isna()], strict=True):
-        source.reject(int(row), "luokka", f"class does not start with a grade ({value[:10]!r})")
+    for row in frame.loc[grade.isna(), "_row"]:
+        source.reject(int(row), "luokka", "class does not start with a grade")
     return grade.astype("Int64")
 
 def _week_start(source: RawSource, frame: pd.DataFrame) -> pd.Series:
@@ -73,7 +73,7 @@ def _week_start(source: RawSource, frame: pd.DataFrame) -> pd.Series:
             mondays.append(pd.Timestamp(date.fromisocalendar(int(year), int(week), 1)))
         except (ValueError, TypeError):
             if pd.notna(year) and pd.notna(week):
-                source.reject(int(row), "viikko", f"not an ISO week ({year}-W{week})")
+                source.reject(int(row), "viikko", "not an ISO week of that year")
             mondays.append(pd.NaT)
     return pd.Series(mondays, index=frame.index, dtype="datetime64[us]")
 
@@ -81,17 +81,12 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
     start, end = manifest.coverage_start, manifest.coverage_end
     code = manifest.municipality_code
     workbook = manifest.files["workbook"]
-    expected_rows = workbook.rows if isinstance(workbook.rows, dict) else {}
+    check_workbook(workbook.path, writer.limits, label=workbook.label)
 
     def source(sheet: str) -> XlsxSheetSource:
-        src = XlsxSheetSource(workbook.path, sheet, SHEETS[sheet])
+        src = XlsxSheetSource(workbook.path, sheet, SHEETS[sheet], workbook.label)
         src.aliases = ALIASES
         return src
-
-    def check_rows(src: XlsxSheetSource) -> None:
-        if src.sheet in expected_rows and expected_rows[src.sheet] != src.rows_read:
-            raise DropError(f"manifest says {expected_rows[src.sheet]} data rows, the sheet "
-                            f"has {src.rows_read}", file=src.label)
 
     src = source("Oppilaat")
     for raw in writer.read(src):
@@ -102,7 +97,6 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
             enrolled_from=_dates(src, raw, "alkaen", True),
             enrolled_to=_dates(src, raw, "paattyen", False))
         writer.students(without_rejected(src, frame), students_schema(), src)
-    check_rows(src)
 
     src = source("Poissaolot")
     codes = mapped_codes("absence", PROFILE, code)
@@ -123,7 +117,6 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
         absences = absences[absences["lessons"] > 0]
         writer.records("absences", absences,
                        absences_schema(start, end, codes, MAX_WEEKLY_LESSONS), src)
-    check_rows(src)
 
     src = source("Toimenpiteet")
     codes = mapped_codes("intervention", PROFILE, code)
@@ -134,5 +127,4 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
                            role=pd.Series(None, index=raw.index, dtype="str"))
         writer.records("interventions", without_rejected(src, frame),
                        interventions_schema(start, end, codes), src)
-    check_rows(src)
 
