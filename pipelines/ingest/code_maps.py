@@ -28,6 +28,19 @@ def mapped_codes(kind: str, profile: str, municipality_code: str) -> frozenset[s
     )
 
 
+def absence_counting_codes(profile: str, municipality_code: str) -> frozenset[str]:
+    """Local absence codes whose category counts as absence (DESIGN §6.1), a municipality's own
+    row overriding the profile-wide row of the same code (as in dbt)."""
+    category: dict[str, str] = {}
+    rows = [r for r in _rows(CODE_MAPS / "absence_code_map.csv") if r["profile"] == profile]
+    for row in sorted(rows, key=lambda r: r["municipality_code"] != ""):  # profile-wide first
+        if row["municipality_code"] in ("", municipality_code):
+            category[row["local_code"]] = row["category"]
+    counting = {r["category"] for r in _rows(CODE_MAPS / "absence_categories.csv")
+                if r["counts_as_absence"].strip().lower() == "true"}
+    return frozenset(code for code, cat in category.items() if cat in counting)
+
+
 def known_municipalities() -> set[str]:
     """Statistics Finland municipality codes of the reference seed, as 3-digit text."""
     return {row["kunta_code"] for row in _rows(REFERENCE / "kunnat_2026.csv")}

@@ -19,7 +19,7 @@ LEDGER_SCHEMA = pa.schema([
     ("manifest_sha256", pa.string()), ("file_sha256", pa.string()), ("rows_read", pa.int64()),
     ("rows_loaded", pa.int64()), ("rows_rejected", pa.int64()), ("schema_drift", pa.string()),
     ("top_reasons", pa.string()), ("drop_path", pa.string()), ("started_at", TS),
-    ("finished_at", TS),
+    ("finished_at", TS), ("rows_duplicate", pa.int64()), ("duplicates", pa.string()),
 ])
 
 
@@ -44,6 +44,8 @@ class LedgerEntry:
     rows_rejected: int = 0
     schema_drift: str | None = None
     top_reasons: str | None = None
+    rows_duplicate: int = 0  # identical repeated rows, counted once (DESIGN §3)
+    duplicates: str | None = None  # JSON: file -> how many of them
 
 
 def now() -> datetime:

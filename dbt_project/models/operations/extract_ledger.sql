@@ -24,6 +24,8 @@ select
     rows_read,
     rows_loaded,
     rows_rejected,
+    rows_duplicate,
+    duplicates,
     schema_drift,
     top_reasons,
     drop_path,
