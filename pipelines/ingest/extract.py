@@ -2,6 +2,11 @@
 
 Nothing of a drop becomes visible until its ledger row is written: canonical files are moved
 into place first, and dbt only reads extracts whose ledger row says `loaded`.
+
+A drop is hostile input (DESIGN §3). Its files are read in a child process with a memory
+ceiling and a time limit (isolation.py), so nothing in them can crash or hang the process
+that loads the other municipalities; one municipality's drops are ingested under its own lock,
+in a staging folder no other run shares, so concurrent runs cannot corrupt each other.
 """
 
 from __future__ import annotations
@@ -9,32 +14,48 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines import locks
 from pipelines.config import Settings
 from pipelines.ingest import ledger
-from pipelines.ingest.code_maps import known_municipalities
+from pipelines.ingest.code_maps import absence_counting_codes, known_municipalities
 from pipelines.ingest.errors import DropError
-from pipelines.ingest.landing import Drop, peek_extracted_at, read_manifest, verify_checksums
+from pipelines.ingest.isolation import ChildFailed, run_isolated
+from pipelines.ingest.landing import (
+    Drop,
+    Manifest,
+    UnattributedDrop,
+    peek_extracted_at,
+    read_manifest,
+    unattributed_drops,
+    verify_checksums,
+)
+from pipelines.ingest.limits import IngestLimits
 from pipelines.ingest.pseudonym import Pseudonymiser
-from pipelines.ingest.writer import CANONICAL_SCHEMAS, REJECTS_SCHEMA, ExtractWriter
+from pipelines.ingest.writer import CANONICAL_SCHEMAS, REJECTS_SCHEMA, ExtractWriter, WriteResult
 from pipelines.profiles import reader_for
+
+UNATTRIBUTED = "_unattributed"
 
 
 def ensure_layout(settings: Settings) -> None:
-    """Zero-row schema files so dbt can read the canonical tables before any drop arrives."""
+    """Owner-only folders and zero-row schema files, so dbt can read the canonical tables
+    before any drop arrives."""
+    for folder in (settings.canonical, settings.ledger, settings.quarantine):
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     for table, schema in CANONICAL_SCHEMAS.items():
         path = settings.canonical / table / "_schema.parquet"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             pq.write_table(schema.empty_table(), path)
     ledger.ensure_schema_file(settings.ledger)
     empty_rejects = settings.quarantine / "_schema.parquet"
     if not empty_rejects.exists():
-        empty_rejects.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(_rejects_with_context().empty_table(), empty_rejects)
 
 
@@ -43,22 +64,37 @@ def _rejects_with_context() -> pa.Schema:
                       ("load_id", pa.string()), *REJECTS_SCHEMA])
 
 
-def ingest_drop(drop: Drop, settings: Settings, key: bytes) -> ledger.LedgerEntry:
-    """Process one drop and record the outcome in the ledger; never raises for bad input."""
+def ingest_drop(drop: Drop, settings: Settings, key: bytes,
+                limits: IngestLimits | None = None) -> ledger.LedgerEntry:
+    """Process one drop and record the outcome in the ledger; never raises for bad input.
+
+    Runs under the municipality's ingest lock: a second process ingesting the same
+    municipality (another `absence run`, a run the Dagster daemon launched) waits.
+    """
+    limits = limits or IngestLimits.from_env()
     ensure_layout(settings)
+    lock = locks.lock_path(settings.warehouse, f"ingest-{drop.municipality_code}")
+    with locks.hold(lock):
+        return _ingest_locked(drop, settings, key, limits)
+
+
+def _ingest_locked(drop: Drop, settings: Settings, key: bytes,
+                   limits: IngestLimits) -> ledger.LedgerEntry:
     entry = ledger.LedgerEntry(
         municipality_code=drop.municipality_code, extract_id=drop.extract_id,
         load_id=drop.load_id(), status="quarantined", manifest_sha256=drop.manifest_sha256(),
-        drop_path=str(drop.path), started_at=ledger.now(),
+        drop_path=str(drop.path) if drop.folder_name_valid
+        else str(drop.path.parent / "(folder name is not a valid extract id)"),
+        started_at=ledger.now(),
         # Known even when the drop turns out broken, so it can be ordered among the others.
-        extracted_at=peek_extracted_at(drop))
-    work = settings.warehouse / ".staging" / drop.municipality_code / entry.load_id
-    shutil.rmtree(work, ignore_errors=True)
+        extracted_at=peek_extracted_at(drop) if drop.folder_name_valid else None)
+    # A staging folder of this process alone: never shared with a concurrent run.
+    work = settings.warehouse / ".staging" / f"{os.getpid()}-{uuid.uuid4().hex}"
     try:
-        _ingest(drop, settings, key, entry, work)
-    except DropError as exc:
+        _ingest(drop, settings, key, entry, work, limits)
+    except (DropError, ChildFailed) as exc:
         entry.status = "quarantined"
-        entry.reason = exc.describe()
+        entry.reason = exc.describe() if isinstance(exc, DropError) else str(exc)
         _write_quarantine(settings, entry, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -67,8 +103,8 @@ def ingest_drop(drop: Drop, settings: Settings, key: bytes) -> ledger.LedgerEntr
 
 
 def _ingest(drop: Drop, settings: Settings, key: bytes, entry: ledger.LedgerEntry,
-            work: Path) -> None:
-    manifest = read_manifest(drop, known_municipalities())
+            work: Path, limits: IngestLimits) -> None:
+    manifest = read_manifest(drop, known_municipalities(), now=entry.started_at, limits=limits)
     entry.profile = manifest.profile
     entry.extracted_at = manifest.extracted_at
     entry.coverage_start, entry.coverage_end = manifest.coverage_start, manifest.coverage_end
@@ -87,17 +123,20 @@ def _ingest(drop: Drop, settings: Settings, key: bytes, entry: ledger.LedgerEntr
                         f"{latest['extracted_at']:%Y-%m-%dT%H:%M:%SZ} is already loaded")
         return
 
-    writer = ExtractWriter(work, manifest, drop.extract_id,
-                           Pseudonymiser(key, manifest.municipality_code))
-    reader_for(manifest.profile)(manifest, writer)
-    _check_row_counts(manifest, writer)
-    result = writer.finish()
+    work.mkdir(parents=True, mode=0o700)
+    codes = absence_counting_codes(manifest.profile, manifest.municipality_code)
+    result: WriteResult = run_isolated(_read_drop, manifest, drop.extract_id, key, work, codes,
+                                       limits, limits=limits)
     entry.rows_read = result.rows_read
     entry.rows_rejected = result.rows_rejected
     entry.rows_loaded = sum(result.rows_loaded.values())
+    entry.rows_duplicate = sum(result.duplicates.values())
+    entry.duplicates = json.dumps(result.duplicates, sort_keys=True) if result.duplicates \
+        else None
     entry.schema_drift = ", ".join(result.schema_drift) or None
     entry.top_reasons = json.dumps(result.top_reasons, ensure_ascii=False)
 
+    _reconcile(manifest, result)
     share = result.rows_rejected / max(result.rows_read, 1)
     if share > settings.reject_threshold:
         raise DropError(
@@ -107,29 +146,47 @@ def _ingest(drop: Drop, settings: Settings, key: bytes, entry: ledger.LedgerEntr
 
     for table in CANONICAL_SCHEMAS:
         target = settings.canonical / table / drop.municipality_code / f"{drop.extract_id}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.replace(result.canonical_paths[table], target)
     entry.status = "loaded"
     if result.rows_rejected:
         _write_quarantine(settings, entry, work)
 
 
-def _check_row_counts(manifest, writer: ExtractWriter) -> None:
-    by_path = {source.path: source for source in writer.sources}
+def _read_drop(manifest: Manifest, extract_id: str, key: bytes, work: Path,
+               absence_codes: frozenset[str], limits: IngestLimits) -> WriteResult:
+    """Everything that reads the drop's files; runs in the child process."""
+    writer = ExtractWriter(work, manifest, extract_id,
+                           Pseudonymiser(key, manifest.municipality_code),
+                           absence_codes=absence_codes, limits=limits)
+    reader_for(manifest.profile)(manifest, writer)
+    return writer.finish()
+
+
+def _reconcile(manifest: Manifest, result: WriteResult) -> None:
+    """The last check before the ledger row: every file (every sheet) holds the data rows its
+    manifest announces, and every canonical file holds what finalising counted. A staged file
+    damaged by anything (a concurrent run, a full disk) can so never be recorded `loaded`."""
     for entry in manifest.files.values():
-        expected = entry.rows
-        if isinstance(expected, dict):
-            continue  # per-sheet counts are checked by the workbook reader
-        source = by_path.get(entry.path)
-        if source is not None and source.rows_read != expected:
-            raise DropError(f"manifest says {expected} data rows, the file has {source.rows_read}",
-                            file=entry.path.name)
+        for source in result.sources:
+            if source.path != entry.path:
+                continue
+            expected = entry.rows.get(source.sheet) if isinstance(entry.rows, dict) \
+                else entry.rows
+            if expected is not None and expected != source.rows_read:
+                raise DropError(f"manifest says {expected} data rows, the "
+                                f"{'sheet' if source.sheet else 'file'} has {source.rows_read}",
+                                file=source.label)
+    for table, path in result.canonical_paths.items():
+        if pq.read_metadata(path).num_rows != result.rows_loaded[table]:
+            raise DropError(f"the staged {table} file does not hold the rows finalising "
+                            "counted; nothing was loaded")
 
 
 def _write_quarantine(settings: Settings, entry: ledger.LedgerEntry, work: Path) -> None:
     """Record why, and which rows; the original files stay untouched in the landing zone."""
     folder = settings.quarantine / entry.municipality_code / entry.load_id
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     rejects = work / "rejected_rows.parquet"
     if rejects.exists():
         table = pq.read_table(rejects)
@@ -146,3 +203,21 @@ def _write_quarantine(settings: Settings, entry: ledger.LedgerEntry, work: Path)
         "status": entry.status, "reason": entry.reason, "drop_path": entry.drop_path,
         "rows_rejected": entry.rows_rejected,
     }, indent=2, ensure_ascii=False), "utf-8")
+
+
+def record_unattributed(settings: Settings) -> list[UnattributedDrop]:
+    """Quarantine records for drops under folders that are no known municipality; returns
+    the ones seen for the first time. They get no ledger row (nothing dbt reads), so they can
+    never break the build, and their files stay where they are."""
+    new = []
+    for drop in unattributed_drops(settings.landing):
+        folder = settings.quarantine / UNATTRIBUTED / drop.drop_id
+        if (folder / "reason.json").exists():
+            continue
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (folder / "reason.json").write_text(json.dumps({
+            "drop_id": drop.drop_id, "status": "quarantined", "reason": drop.reason,
+            "folder": drop.shown_folder, "seen_at": ledger.now().isoformat(),
+        }, indent=2), "utf-8")
+        new.append(drop)
+    return new

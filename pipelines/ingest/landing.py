@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
+import os
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipelines.ingest.errors import DropError
+from pipelines.ingest.errors import DropError, file_label
+from pipelines.ingest.limits import IngestLimits, check_file_size, read_json_document
 
 MANIFEST = "manifest.json"
 PROFILES = ("lesson_marks_csv", "daily_summary_jsonl", "weekly_totals_xlsx")
@@ -18,11 +20,25 @@ PROFILE_FILES = {
     "daily_summary_jsonl": ("students", "attendance", "interventions"),
     "weekly_totals_xlsx": ("workbook",),
 }
+ENCODINGS = ("utf-8", "utf8", "cp1252", "windows-1252")
+
+
+# Folder names are chosen by whoever writes the drop: they become identifiers (ledger rows, run
+# keys, file names) only when they are plain tokens (DESIGN §3).
+MUNICIPALITY_FOLDER = re.compile(r"\d{3}")
+EXTRACT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # plausible coverage dates
 
 
 @dataclass(frozen=True)
 class Drop:
-    """A complete drop: a folder under landing/<municipality>/ holding manifest.json."""
+    """A complete drop: a folder under landing/<municipality>/ holding manifest.json.
+
+    `extract_id` is the folder's name when that is a valid extract id; otherwise a stand-in
+    (`invalid-<hash>`) that names the drop without repeating the folder name, and the drop is
+    quarantined for its name.
+    """
 
     municipality_code: str
     extract_id: str
@@ -32,12 +48,27 @@ class Drop:
     def manifest_path(self) -> Path:
         return self.path / MANIFEST
 
+    @property
+    def folder_name_valid(self) -> bool:
+        return EXTRACT_ID.fullmatch(self.path.name) is not None
+
     def manifest_sha256(self) -> str:
-        return sha256_file(self.manifest_path)
+        try:
+            return sha256_file(self.manifest_path)
+        except OSError:
+            return "0" * 64  # vanished or unreadable: read_manifest will say so
 
     def load_id(self) -> str:
         """Identifies one delivery: a re-delivery with other checksums is another load."""
         return f"{self.extract_id}__{self.manifest_sha256()[:12]}"
+
+
+def extract_id_of(folder: Path) -> str:
+    """The folder name when it is a valid extract id, else a stand-in that does not quote it."""
+    if EXTRACT_ID.fullmatch(folder.name):
+        return folder.name
+    digest = hashlib.sha256(os.fsencode(folder.name)).hexdigest()[:12]
+    return f"invalid-{digest}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +77,11 @@ class FileEntry:
     path: Path
     sha256: str
     rows: int | dict[str, int]
+
+    @property
+    def label(self) -> str:
+        """How reasons name this file (never a name the drop made up; errors.file_label)."""
+        return file_label(self.path.name, self.key)
 
 
 @dataclass(frozen=True)
@@ -68,91 +104,175 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def scan_landing(landing: Path) -> list[Drop]:
-    """Every complete drop in the landing zone; a folder without manifest.json is still arriving."""
+def _complete_drops(landing: Path) -> list[Path]:
     if not landing.is_dir():
         return []
-    drops = [
-        Drop(municipality_code=manifest.parent.parent.name, extract_id=manifest.parent.name,
-             path=manifest.parent)
-        for manifest in landing.glob(f"*/*/{MANIFEST}")
-        if manifest.is_file()
-    ]
+    return [manifest.parent for manifest in landing.glob(f"*/*/{MANIFEST}")
+            if manifest.is_file()]
+
+
+def scan_landing(landing: Path, known_municipalities: set[str] | None = None) -> list[Drop]:
+    """Every complete drop of a known municipality; a folder without manifest.json is still
+    arriving. Drops under any other folder are `unattributed_drops`."""
+    known = known_municipalities if known_municipalities is not None else _known()
+    drops = [Drop(municipality_code=folder.parent.name, extract_id=extract_id_of(folder),
+                  path=folder)
+             for folder in _complete_drops(landing) if folder.parent.name in known]
     return sorted(drops, key=lambda d: (d.municipality_code, d.extract_id))
+
+
+@dataclass(frozen=True)
+class UnattributedDrop:
+    """A complete drop under a folder that is no municipality of the reference
+    classification: it can never be loaded, nor get a ledger row (DESIGN §3)."""
+
+    path: Path
+    drop_id: str  # `<hash of the two folder names>`, never the names themselves
+    reason: str
+
+    @property
+    def shown_folder(self) -> str | None:
+        """`<municipality folder>/<extract folder>` when both are plain tokens, else None."""
+        first, second = self.path.parent.name, self.path.name
+        if MUNICIPALITY_FOLDER.fullmatch(first) and EXTRACT_ID.fullmatch(second):
+            return f"{first}/{second}"
+        return None
+
+
+def unattributed_drops(landing: Path, known_municipalities: set[str] | None = None
+                       ) -> list[UnattributedDrop]:
+    known = known_municipalities if known_municipalities is not None else _known()
+    found = []
+    for folder in _complete_drops(landing):
+        name = folder.parent.name
+        if name in known:
+            continue
+        reason = ("the folder is not a 3-digit municipality code"
+                  if not MUNICIPALITY_FOLDER.fullmatch(name) else
+                  "the folder's municipality code is not in the reference classification "
+                  "(kunnat_2026)")
+        digest = hashlib.sha256(os.fsencode(f"{name}/{folder.name}")).hexdigest()[:16]
+        found.append(UnattributedDrop(path=folder, drop_id=f"unattributed-{digest}",
+                                      reason=reason + "; the drop is kept and never loaded"))
+    return sorted(found, key=lambda d: d.drop_id)
+
+
+def _known() -> set[str]:
+    from pipelines.ingest.code_maps import known_municipalities
+
+    return known_municipalities()
 
 
 def peek_extracted_at(drop: Drop) -> datetime | None:
     """extracted_at of a drop for ordering, or None when the manifest cannot be read."""
     try:
-        return _parse_timestamp(json.loads(drop.manifest_path.read_text("utf-8"))["extracted_at"])
-    except (OSError, ValueError, KeyError, TypeError):
+        raw = read_json_document(drop.manifest_path, IngestLimits().max_manifest_bytes,
+                                 label=MANIFEST)
+        return _parse_timestamp(raw["extracted_at"])  # type: ignore[index]
+    except (DropError, ValueError, KeyError, TypeError, OverflowError):
         return None
 
 
-def read_manifest(drop: Drop, known_municipalities: set[str]) -> Manifest:
-    """Parse and check a manifest against the contract; raise DropError naming what is wrong."""
-    try:
-        raw = json.loads(drop.manifest_path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DropError(f"manifest unreadable: {exc}", file=MANIFEST) from exc
+def read_manifest(drop: Drop, known_municipalities: set[str], *,
+                  now: datetime | None = None, limits: IngestLimits | None = None) -> Manifest:
+    """Parse and check a manifest against the contract; raise DropError naming what is wrong,
+    never quoting what the manifest says."""
+    limits = limits or IngestLimits()
+    if not drop.folder_name_valid:
+        raise DropError("the extract folder's name is not a valid extract id (letters, digits, "
+                        "'.', '_' and '-', at most 64, starting with a letter or digit)")
+    raw = read_json_document(drop.manifest_path, limits.max_manifest_bytes, label=MANIFEST)
     if not isinstance(raw, dict):
         raise DropError("manifest is not a JSON object", file=MANIFEST)
 
-    def need(key: str):
-        if key not in raw or raw[key] in (None, ""):
+    def need(key: str, kind: type, what: str):
+        value = raw.get(key)
+        if value is None or value == "":
             raise DropError(f"manifest has no '{key}'", file=MANIFEST)
-        return raw[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise DropError(f"manifest '{key}' is not {what}", file=MANIFEST)
+        return value
 
-    code = str(need("municipality_code"))
+    code = need("municipality_code", str, "a 3-digit string")
+    if not MUNICIPALITY_FOLDER.fullmatch(code):
+        raise DropError("manifest 'municipality_code' is not a 3-digit string", file=MANIFEST)
     if code != drop.municipality_code:
-        raise DropError(
-            f"manifest municipality_code {code} does not match folder {drop.municipality_code}",
-            file=MANIFEST,
-        )
+        raise DropError("manifest 'municipality_code' does not match the municipality folder",
+                        file=MANIFEST)
     if code not in known_municipalities:
-        raise DropError(f"unknown municipality code {code}", file=MANIFEST)
-    profile = str(need("profile"))
+        raise DropError("municipality code is not in the reference classification",
+                        file=MANIFEST)
+    profile = need("profile", str, "a string")
     if profile not in PROFILES:
-        raise DropError(f"unknown profile '{profile}'", file=MANIFEST)
+        raise DropError("unknown profile (lesson_marks_csv, daily_summary_jsonl or "
+                        "weekly_totals_xlsx)", file=MANIFEST)
     try:
-        extracted_at = _parse_timestamp(need("extracted_at"))
-        coverage = need("coverage")
+        extracted_at = _parse_timestamp(need("extracted_at", str, "a string"))
+    except (ValueError, OverflowError) as exc:
+        raise DropError("manifest 'extracted_at' is not an ISO 8601 timestamp with a UTC "
+                        "offset", file=MANIFEST) from exc
+    now = now or datetime.now(UTC)
+    if extracted_at > now + timedelta(days=1):
+        raise DropError("extracted_at is in the future", file=MANIFEST)
+    coverage = need("coverage", dict, "an object")
+    try:
         start = date.fromisoformat(coverage["start"])
         end = date.fromisoformat(coverage["end"])
     except (ValueError, TypeError, KeyError) as exc:
-        raise DropError(f"manifest has a bad date: {exc}", file=MANIFEST) from exc
+        raise DropError("manifest 'coverage' is not two ISO dates (start, end)",
+                        file=MANIFEST) from exc
     if end < start:
         raise DropError("coverage end is before its start", file=MANIFEST)
-    encoding = str(raw.get("encoding") or "utf-8").lower()
-    if encoding not in ("utf-8", "utf8", "cp1252", "windows-1252"):
-        raise DropError(f"unsupported encoding '{encoding}'", file=MANIFEST)
+    if start < EARLIEST or end > LATEST:
+        raise DropError(f"coverage reaches outside {EARLIEST.year}-{LATEST.year}",
+                        file=MANIFEST)
+    encoding = raw.get("encoding") or "utf-8"
+    if not isinstance(encoding, str) or encoding.lower() not in ENCODINGS:
+        raise DropError("unsupported encoding (utf-8 or cp1252)", file=MANIFEST)
 
-    files_raw = need("files")
-    if not isinstance(files_raw, dict):
-        raise DropError("manifest 'files' is not an object", file=MANIFEST)
+    files_raw = need("files", dict, "an object")
     files: dict[str, FileEntry] = {}
+    root = drop.path.resolve()
     for key in PROFILE_FILES[profile]:
         entry = files_raw.get(key)
-        if not isinstance(entry, dict) or not entry.get("path"):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) \
+                or not entry["path"] or "\x00" in entry["path"]:
             raise DropError(f"manifest names no '{key}' file", file=MANIFEST)
         path = (drop.path / entry["path"]).resolve()
-        if drop.path.resolve() not in path.parents:
+        if root not in path.parents:
             raise DropError(f"file path of '{key}' leaves the drop folder", file=MANIFEST)
+        label = file_label(path.name, key)
         if not path.is_file():
-            raise DropError(f"file named in manifest is missing: {entry['path']}", file=MANIFEST)
+            raise DropError(f"file named in manifest is missing: {label}", file=MANIFEST)
+        sha = entry.get("sha256")
+        if not isinstance(sha, str) or not SHA256.fullmatch(sha):
+            raise DropError(f"manifest has no SHA-256 for '{key}'", file=MANIFEST)
         rows = entry.get("rows")
-        if not (isinstance(rows, int) or isinstance(rows, dict)):
+        if not _row_count(rows, per_sheet=key == "workbook"):
             raise DropError(f"manifest has no row count for '{key}'", file=MANIFEST)
-        files[key] = FileEntry(key=key, path=path, sha256=str(entry.get("sha256", "")), rows=rows)
+        if max(rows.values() if isinstance(rows, dict) else [rows], default=0) > limits.max_rows:
+            raise DropError(f"manifest announces more than {limits.max_rows} data rows for "
+                            f"'{key}'", file=MANIFEST)
+        check_file_size(path, limits, label=label)
+        files[key] = FileEntry(key=key, path=path, sha256=sha, rows=rows)
     return Manifest(
         municipality_code=code,
         profile=profile,
         extracted_at=extracted_at,
         coverage_start=start,
         coverage_end=end,
-        encoding="cp1252" if encoding in ("cp1252", "windows-1252") else "utf-8",
+        encoding="cp1252" if encoding.lower() in ("cp1252", "windows-1252") else "utf-8",
         files=files,
     )
+
+
+def _row_count(rows: object, *, per_sheet: bool) -> bool:
+    def count(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    if per_sheet and isinstance(rows, dict):
+        return all(isinstance(k, str) and count(v) for k, v in rows.items())
+    return count(rows)
 
 
 def verify_checksums(manifest: Manifest) -> dict[str, str]:
@@ -161,7 +281,7 @@ def verify_checksums(manifest: Manifest) -> dict[str, str]:
     for entry in manifest.files.values():
         actual = sha256_file(entry.path)
         if actual.lower() != entry.sha256.lower():
-            raise DropError("checksum does not match the manifest", file=entry.path.name)
+            raise DropError("checksum does not match the manifest", file=entry.label)
         sums[entry.key] = actual
     return sums
 
@@ -169,5 +289,5 @@ def verify_checksums(manifest: Manifest) -> dict[str, str]:
 def _parse_timestamp(value: str) -> datetime:
     parsed = datetime.fromisoformat(str(value))
     if parsed.tzinfo is None:
-        raise ValueError(f"extracted_at {value} has no UTC offset")
+        raise ValueError("no UTC offset")
     return parsed
