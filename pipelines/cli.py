@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.config import Settings, settings_from_env
+from pipelines.permissions import restrict_umask
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
 
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--full-refresh", action="store_true",
                      help="rebuild dbt's incremental models from scratch (after an upgrade "
                           "or a change to their SQL)")
+    run.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                     help="wait this long for another `absence run` on the same warehouse "
+                          "to finish (default: refuse at once, exit 2)")
 
     query = commands.add_parser("query", help="read-only SQL against the published files")
     query.add_argument("--region", help="query published/regions/<CODE>.duckdb")
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     _paths(audit)
 
     args = parser.parse_args(argv)
+    restrict_umask()  # pupil-level files are owner-only whatever the caller's umask
     handlers = {"demo": _demo, "generate": _generate, "run": _run, "query": _query,
                 "audit": _audit}
     return handlers[args.command](args)
@@ -64,13 +69,18 @@ def _paths(sub: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    base = settings_from_env()
-    return Settings(
-        landing=args.landing.resolve() if getattr(args, "landing", None) else base.landing,
-        warehouse=args.warehouse.resolve() if getattr(args, "warehouse", None) else base.warehouse,
-        reject_threshold=base.reject_threshold,
-        suppression_threshold=base.suppression_threshold,
-    )
+    try:
+        base = settings_from_env()
+        return Settings(
+            landing=args.landing.resolve() if getattr(args, "landing", None) else base.landing,
+            warehouse=args.warehouse.resolve() if getattr(args, "warehouse", None)
+            else base.warehouse,
+            reject_threshold=base.reject_threshold,
+            suppression_threshold=base.suppression_threshold,
+        )
+    except ValueError as exc:
+        print(f"absence {args.command}: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 def _municipalities(value: str | None) -> int | list[str] | None:
@@ -93,13 +103,18 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from pipelines.ingest.pseudonym import MissingKeyError
+    from pipelines.locks import LockBusy
     from pipelines.orchestrate import run_pipeline
 
     settings = _settings(args)
     try:
-        outcome = run_pipeline(settings, full_refresh=args.full_refresh)
+        outcome = run_pipeline(settings, full_refresh=args.full_refresh, lock_wait=args.wait)
     except MissingKeyError as exc:
         print(f"absence run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LockBusy as exc:
+        print(f"absence run: refused to start: {exc}. Wait for it to finish (or pass --wait "
+              "SECONDS); the lock is released when its process ends.", file=sys.stderr)
         return EXIT_USAGE
     print_outcome(outcome, settings)
     return outcome.exit_code
@@ -113,6 +128,9 @@ def print_outcome(outcome, settings: Settings) -> None:
         if entry["reason"]:
             line += f"  — {entry['reason']}"
         print(line, file=sys.stderr if entry["status"] == "quarantined" else sys.stdout)
+    for drop in outcome.unattributed:
+        print(f"{'QUARANTINED':<12} {drop.shown_folder or drop.drop_id}  — {drop.reason}",
+              file=sys.stderr)
     for failure in outcome.failed_ingests:
         print(f"FAILED       {failure}", file=sys.stderr)
     if outcome.published:
@@ -131,10 +149,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    import os
+
     from pipelines.audit import audit
 
     settings = _settings(args)
-    findings = audit(settings.warehouse, settings.landing)
+    dagster_home = [Path(os.environ["DAGSTER_HOME"])] if os.environ.get("DAGSTER_HOME") else []
+    findings = audit(settings.warehouse, settings.landing, also=dagster_home)
     for finding in findings:
         print(f"LEAK {finding}", file=sys.stderr)
     print(f"audit of {settings.warehouse}: {len(findings)} finding(s)")
@@ -144,14 +165,16 @@ def _audit(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     import duckdb
 
+    from pipelines.query import QueryRefused, connect, published_file
+
     settings = _settings(args)
-    path = (settings.published / "regions" / f"{args.region}.duckdb" if args.region
-            else settings.published / "national.duckdb")
-    if not path.exists():
-        print(f"absence query: {path} does not exist (run `absence run` first)", file=sys.stderr)
-        return EXIT_FAILED
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
+        path = published_file(settings.published, args.region)
+    except QueryRefused as exc:
+        print(f"absence query: {exc}", file=sys.stderr)
+        return EXIT_USAGE if args.region is not None else EXIT_FAILED
+    try:
+        with connect(path) as con:
             relation = con.sql(args.sql)
             if relation is None:
                 return EXIT_OK

@@ -31,6 +31,14 @@ class Settings:
     reject_threshold: float = 0.05
     suppression_threshold: int = 5
 
+    def __post_init__(self) -> None:
+        # dbt reads the warehouse through SQL string literals (sources' external_location):
+        # a path that could end such a literal is refused rather than escaped.
+        for name in ("landing", "warehouse"):
+            if any(c in str(getattr(self, name)) for c in "'\"\\\n\r\x00"):
+                raise ValueError(f"the {name} path may not contain quotes, backslashes or "
+                                 "line breaks")
+
     @property
     def canonical(self) -> Path:
         return self.warehouse / "canonical"

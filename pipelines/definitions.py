@@ -12,6 +12,11 @@ from pipelines.defs.quality.checks import extracts_on_time
 from pipelines.defs.quality.sensors import alert_on_run_failure
 from pipelines.defs.resources import AbsencePaths
 from pipelines.defs.transform.assets import absence_dbt_assets
+from pipelines.permissions import restrict_umask
+
+# Policy for every process that loads these definitions (webserver, daemon, run workers):
+# what they write under the warehouse and DAGSTER_HOME is owner-only (DESIGN §4.4).
+restrict_umask()
 
 defs = dg.Definitions(
     assets=[ingest_extract, absence_dbt_assets, published_statistics],

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines import locks
 from pipelines.config import PROJECT_ROOT, Settings, export_env
 from pipelines.ingest import ledger
-from pipelines.ingest.extract import ensure_layout
+from pipelines.ingest.extract import ensure_layout, record_unattributed
+from pipelines.ingest.landing import UnattributedDrop
 from pipelines.ingest.pseudonym import load_key
+from pipelines.permissions import prepare_warehouse, restrict_umask
 
 # The terminal shows a one-line outcome per drop; the full event log is in the Dagster
 # instance (`make dagster`), so the console logger only reports warnings and errors.
@@ -65,6 +68,8 @@ class RunOutcome:
     publish_metadata: dict = field(default_factory=dict)
     failed_ingests: list[str] = field(default_factory=list)
     log_path: Path | None = None
+    # Drops under folders that are no known municipality, seen for the first time this run.
+    unattributed: list[UnattributedDrop] = field(default_factory=list)
 
     @property
     def quarantined(self) -> list[dict]:
@@ -75,7 +80,7 @@ class RunOutcome:
         """DESIGN §9: 0 published; 3 published but drops quarantined; 1 nothing published."""
         if not self.published:
             return 1
-        return 3 if self.quarantined or self.failed_ingests else 0
+        return 3 if self.quarantined or self.failed_ingests or self.unattributed else 0
 
 
 def prepare_instance(settings: Settings):
@@ -84,7 +89,7 @@ def prepare_instance(settings: Settings):
     from dagster import DagsterInstance
 
     home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse / ".dagster").resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
@@ -98,15 +103,26 @@ def publish_run_config(full_refresh: bool = False) -> dict:
     return {**QUIET, "ops": {"absence_dbt_assets": {"config": {"full_refresh": True}}}}
 
 
-def run_pipeline(settings: Settings, *, create_key: bool = False,
-                 full_refresh: bool = False) -> RunOutcome:
+def run_pipeline(settings: Settings, *, create_key: bool = False, full_refresh: bool = False,
+                 lock_wait: float = 0) -> RunOutcome:
     """Process every pending drop, then build, check and publish; never raises for bad drops.
 
-    `full_refresh` rebuilds dbt's incremental models from scratch (`dbt build --full-refresh`).
+    Refuses to start (MissingKeyError, KeyMismatchError, LockBusy: exit 2) without the
+    warehouse's key or while another `absence run` holds `<warehouse>/.locks/run.lock`
+    (waiting up to `lock_wait` seconds for it). `full_refresh` rebuilds dbt's incremental
+    models from scratch (`dbt build --full-refresh`).
     """
+    restrict_umask()
+    prepare_warehouse(settings)
+    with locks.hold(locks.lock_path(settings.warehouse, "run"), wait=lock_wait):
+        return _run_pipeline(settings, create_key=create_key, full_refresh=full_refresh)
+
+
+def _run_pipeline(settings: Settings, *, create_key: bool, full_refresh: bool) -> RunOutcome:
     export_env(settings)
     load_key(settings.warehouse, create=create_key)  # refuse early, before any run starts
     ensure_layout(settings)
+    unattributed = record_unattributed(settings)
 
     from pipelines.dbt_project import prepare_manifest
 
@@ -151,13 +167,13 @@ def run_pipeline(settings: Settings, *, create_key: bool = False,
     if not publish.success:
         _alert(defs, instance, publish, paths)
         return RunOutcome(published=False, entries=entries, error=_first_failure(publish),
-                          failed_ingests=failed, log_path=log_path)
+                          failed_ingests=failed, log_path=log_path, unattributed=unattributed)
     metadata = {}
     for event in publish.get_asset_materialization_events():
         if event.asset_key and event.asset_key.path == ["published_statistics"]:
             metadata = {k: v.value for k, v in event.materialization.metadata.items()}
     return RunOutcome(published=True, entries=entries, publish_metadata=metadata,
-                      failed_ingests=failed, log_path=log_path)
+                      failed_ingests=failed, log_path=log_path, unattributed=unattributed)
 
 
 def _alert(defs, instance, result, paths) -> None:

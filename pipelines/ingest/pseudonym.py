@@ -10,14 +10,58 @@ from pathlib import Path
 
 KEY_ENV = "ABSENCE_PSEUDONYM_KEY"
 KEY_FILE_NAME = "pseudonym.key"
+FINGERPRINT_FILE_NAME = "pseudonym.fingerprint"
+_FINGERPRINT_MESSAGE = b"absence-stats pseudonym key fingerprint v1"
 
 
 class MissingKeyError(RuntimeError):
-    """Raised when a non-demo run has no pseudonymisation key."""
+    """Raised when a run has no usable pseudonymisation key: it must not start (exit 2)."""
+
+
+class KeyMismatchError(MissingKeyError):
+    """The key differs from the one the warehouse was built with (DESIGN §4.4)."""
+
+
+def fingerprint(key: bytes) -> str:
+    """A keyed fingerprint: HMAC of a fixed message under the key. It tells keys apart and
+    reveals nothing of the key."""
+    return hmac.new(key, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def check_key_continuity(warehouse: Path, key: bytes) -> None:
+    """Store the key's fingerprint at the first run; refuse any later run with another key.
+
+    Pupils are linked across nights by their key: a different key would silently make every
+    pupil new (doubling pupil counts, moving crossings) instead of failing.
+    """
+    path = warehouse / FINGERPRINT_FILE_NAME
+    if path.is_file():
+        stored = path.read_text("utf-8").strip()
+        if not hmac.compare_digest(stored, fingerprint(key)):
+            raise KeyMismatchError(
+                f"{KEY_ENV} is not the key this warehouse was built with (its fingerprint "
+                f"differs from {path}). Use the original key; to re-key on purpose, see "
+                "'Re-keying' in the README: keep the landing zone, remove canonical/, ledger/, "
+                f"absence.duckdb and {FINGERPRINT_FILE_NAME} from the warehouse, then run "
+                "`absence run` with the new key.")
+        return
+    warehouse.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(fingerprint(key) + "\n")
+    os.replace(tmp, path)
 
 
 def load_key(warehouse: Path, *, create: bool = False) -> bytes:
-    """The key from ABSENCE_PSEUDONYM_KEY, else the warehouse's key file (made only by the demo)."""
+    """The key from ABSENCE_PSEUDONYM_KEY, else the warehouse's key file (made only by the
+    demo); checked against the warehouse's stored fingerprint (KeyMismatchError)."""
+    key = _find_key(warehouse, create=create)
+    check_key_continuity(warehouse, key)
+    return key
+
+
+def _find_key(warehouse: Path, *, create: bool) -> bytes:
     value = os.environ.get(KEY_ENV, "").strip()
     if value:
         return value.encode("utf-8")

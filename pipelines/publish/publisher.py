@@ -7,7 +7,6 @@ renamed over it, so nobody ever sees a half-written file (DESIGN §2).
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.config import PUBLISHED_TABLES, Settings
+from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.suppression import RULES, suppress
 
 NATIONAL_LEVELS = ("national", "region", "municipality")
@@ -138,7 +138,7 @@ def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 
 
 def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    published_folder(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     with duckdb.connect(str(tmp)) as con:
@@ -148,14 +148,14 @@ def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
             con.unregister("frame")
         con.execute("checkpoint")
     # Group-readable, not world-readable: hand region files out per region (README).
-    os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP)
+    os.chmod(tmp, PUBLISHED_FILE)
     os.replace(tmp, path)
     Path(f"{tmp}.wal").unlink(missing_ok=True)
 
 
 def _write_parquet(path: Path, table: pa.Table) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    published_folder(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     pq.write_table(table, tmp)
-    os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP)
+    os.chmod(tmp, PUBLISHED_FILE)
     os.replace(tmp, path)

@@ -69,12 +69,14 @@ def ingest_extract(context: dg.AssetExecutionContext, config: IngestConfig, path
     settings = paths.settings()
     municipality = context.partition_key
     if config.extract_id:
-        drops = [Drop(municipality, config.extract_id,
-                      settings.landing / municipality / config.extract_id)]
+        # Found by scanning, never by joining the configured text onto a path.
+        drops = [d for d in scan_landing(settings.landing)
+                 if d.municipality_code == municipality and d.extract_id == config.extract_id]
     else:
         drops = pending_drops(settings.landing, settings.ledger, municipality)
     if not drops:
-        raise dg.Failure(f"No pending drop for municipality {municipality} in {settings.landing}")
+        raise dg.Failure(f"No such pending drop of municipality {municipality} in "
+                         f"{settings.landing}")
     key = load_key(settings.warehouse)
     entries = [ingest_drop(drop, settings, key) for drop in drops]
     last = entries[-1]

@@ -6,6 +6,7 @@ import dagster as dg
 from pipelines.defs.ingest.assets import ingest_extract, pending_drops
 from pipelines.defs.ingest.partitions import municipality_partitions
 from pipelines.defs.resources import AbsencePaths
+from pipelines.ingest.extract import record_unattributed
 
 ingest_job = dg.define_asset_job(
     "ingest_job", selection=dg.AssetSelection.assets(ingest_extract),
@@ -19,6 +20,9 @@ ingest_job = dg.define_asset_job(
 def landing_sensor(context: dg.SensorEvaluationContext, paths: AbsencePaths) -> dg.SensorResult:
     """A drop is complete when its manifest.json exists; run_key makes each drop run once."""
     settings = paths.settings()
+    for drop in record_unattributed(settings):
+        context.log.warning(f"Quarantined a drop under a folder that is no known municipality "
+                            f"({drop.shown_folder or drop.drop_id}): {drop.reason}")
     drops = pending_drops(settings.landing, settings.ledger)
     known = set(context.instance.get_dynamic_partitions(municipality_partitions.name))
     new = sorted({d.municipality_code for d in drops} - known)

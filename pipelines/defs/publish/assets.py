@@ -9,6 +9,7 @@ as an asset check of `published_statistics`.
 
 import dagster as dg
 
+from pipelines import locks
 from pipelines.defs.resources import AbsencePaths
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
 from pipelines.publish.publisher import prepare, write
@@ -30,9 +31,14 @@ def published_statistics(context: dg.AssetExecutionContext, paths: AbsencePaths)
     """published/national.duckdb, published/regions/<rr>.duckdb and published/parquet/, each
     written to a temporary file and renamed into place, only after the blocking quality
     checks (Great Expectations suites on the suppressed tables) passed."""
+    settings = paths.settings()
+    with locks.hold(locks.lock_path(settings.warehouse, "warehouse")):
+        yield from _publish(context, settings)
+
+
+def _publish(context: dg.AssetExecutionContext, settings):
     from quality.runner import save_state, validate
 
-    settings = paths.settings()
     prepared = prepare(settings)
     report = validate(prepared.tables, settings, threshold=prepared.threshold,
                       run_name=context.run_id)

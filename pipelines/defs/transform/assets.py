@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from pipelines import locks
 from pipelines.dbt_project import dbt_project
 from pipelines.defs.ingest.assets import CANONICAL_KEYS, LEDGER_KEY, QUARANTINE_KEY
 from pipelines.defs.resources import AbsencePaths
@@ -66,6 +67,10 @@ class DbtBuildConfig(dg.Config):
 def absence_dbt_assets(context: dg.AssetExecutionContext, config: DbtBuildConfig,
                        dbt: DbtCliResource, paths: AbsencePaths):
     """Seeds, models and dbt tests in one build; failing error-severity tests fail the run."""
-    ensure_layout(paths.settings())
+    settings = paths.settings()
+    ensure_layout(settings)
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    yield from dbt.cli(args, context=context).stream()
+    # The pool serialises writers within one Dagster instance; the file lock also keeps out an
+    # `absence run` of another instance (or a run beside the daemon) on the same warehouse.
+    with locks.hold(locks.lock_path(settings.warehouse, "warehouse")):
+        yield from dbt.cli(args, context=context).stream()
