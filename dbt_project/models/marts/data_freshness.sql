@@ -2,8 +2,9 @@
 -- ledger row, plus expected municipalities never seen (`missing`).
 --   status `quarantined`: the newest drop seen (by processing time) was quarantined;
 --   `late`: the last loaded extract is older than the reference time minus
---   `late_after_hours` (reference = newest extracted_at in the ledger, or the wall clock
---   with freshness_clock = 'wall'); `missing`: nothing loaded yet; else `ok`.
+--   `late_after_hours` (reference = newest extracted_at of a drop that was not
+--   quarantined, capped at its processing time; or the wall clock with freshness_clock =
+--   'wall'); `missing`: nothing loaded yet; else `ok`.
 
 with
 
@@ -25,16 +26,26 @@ municipalities as (
 
 ),
 
+-- The data clock cannot run ahead of real time: a drop's extracted_at counts at most as
+-- when it was processed (ingest quarantines one more than a day ahead), and quarantined
+-- drops do not count at all. So one municipality's wrong clock cannot make the others late.
 reference_time as (
 
     select
         {%- if var('freshness_clock') == 'wall' %}
         {{ dbt.current_timestamp() }} as reference_at
         {%- else %}
-        max(extracted_at) as reference_at
+        max(
+            case
+                when started_at is not null and started_at < extracted_at then started_at
+                else extracted_at
+            end
+        ) as reference_at
         {%- endif %}
 
     from extracts
+
+    where status != 'quarantined'
 
 ),
 

@@ -1,11 +1,20 @@
 -- Every drop the ingest has seen, whatever became of it (loaded, superseded, duplicate,
 -- quarantined). Typed only: window replacement happens in int_effective_extract_days.
+-- Ingest never writes a ledger row for a folder that is no municipality of the reference
+-- classification (DESIGN §3); a row left by an older version is ignored here, so it cannot
+-- fail the relationship test and stop the whole build.
 
 with
 
 source as (
 
     select * from {{ source('ledger', 'extracts') }}
+
+),
+
+municipalities as (
+
+    select * from {{ ref('kunnat_2026') }}
 
 ),
 
@@ -25,10 +34,15 @@ typed as (
         cast(rows_loaded as {{ dbt.type_bigint() }}) as rows_loaded,
         cast(rows_rejected as {{ dbt.type_bigint() }}) as rows_rejected,
         cast(schema_drift as {{ dbt.type_string() }}) as schema_drift,
+        cast(rows_duplicate as {{ dbt.type_bigint() }}) as rows_duplicate,
         started_at,
         finished_at
 
     from source
+
+    where cast(municipality_code as {{ dbt.type_string() }}) in (
+        select kunta_code from municipalities
+    )
 
 )
 
