@@ -2,9 +2,18 @@
 
 It reads the raw drops in the landing zone the way an auditor would — every column, kept or
 not — and collects what must never leave them: local pupil ids, learner OIDs, and every value
-of a column outside the contract (names, identity codes, addresses, free text). Then it opens
-every file under the warehouse (DuckDB tables and Parquet by their string columns, any other
-file as text) and reports each place such a value, or any valid henkilötunnus, appears.
+of a column outside the contract (names, identity codes, addresses, free text). Then it reads
+every file under the warehouse — DuckDB tables and Parquet by their string columns, JSON,
+logs, Dagster's SQLite storage and anything else as text — and reports each place where such a
+value stands *anywhere inside a string* (a reason quoting `('Turunen Ella')` is a leak), and
+each valid henkilötunnus. Findings name the file, the table or column and what kind of value
+it is, never the value.
+
+Matching is by words: each short value (a name, an id) contributes its words, and a string
+leaks when one of its words is such a word. Longer values (addresses, free text) are matched
+as whole phrases: their single words are ordinary language ("kanssa", "oppilas") that a
+Finnish report may well use. Words of the public seeds (municipality names, code maps) and
+short numbers are never evidence.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +31,8 @@ import pyarrow.parquet as pq
 
 from pipelines.config import SEEDS_DIR
 from pipelines.ingest.identity_codes import contains_identity_code
+from pipelines.ingest.limits import IngestLimits, check_workbook
+from pipelines.ingest.readers import open_workbook
 
 # Columns whose values identify a pupil although the contract reads them.
 IDENTIFYING = {"oppilas_id", "oppijanumero", "student_ref", "learner_oid", "tunniste"}
@@ -31,7 +43,10 @@ CONTRACT = {
     "absences", "type", "role", "luokka", "vuosi", "viikko", "pidetyt_tunnit", "sairaus",
     "luvallinen", "luvaton", "selvittamaton", "myohastymiset",
 }
-MIN_TEXT_TOKEN = 6  # shorter values (e.g. a first name "Aino") are only matched as whole cells
+MIN_WORD = 4  # shorter words ("Ari", "A1") are too common to be evidence on their own
+PHRASE_WORDS = 4  # values of this many words or more are matched as a phrase
+# A "word" keeps the inner dots and dashes of ids such as 1.2.246.562.24.10000000001 or A-17.
+_WORD = re.compile(r"\w+(?:[.\-:]\w+)*")
 
 
 @dataclass(frozen=True)
@@ -45,7 +60,8 @@ class Finding:
 
 
 def sensitive_values(landing: Path) -> dict[str, str]:
-    """value -> what it is (`pupil id`, `column sukunimi`...), from every drop's raw files."""
+    """value -> what it is (`pupil identifier`, `value of dropped column sukunimi`...), from
+    every drop's raw files."""
     found: dict[str, str] = {}
 
     def add(column: str, value: object) -> None:
@@ -53,98 +69,158 @@ def sensitive_values(landing: Path) -> dict[str, str]:
             return
         text = str(value).strip()
         if len(text) >= 3 and (column in IDENTIFYING or column not in CONTRACT):
+            # The header is named only when it is a plain word: it could itself be a secret.
+            shown = column if re.fullmatch(r"[a-z_]{1,30}", column) else "(unnamed)"
             found.setdefault(text, "pupil identifier" if column in IDENTIFYING
-                             else f"value of dropped column {column}")
+                             else f"value of dropped column {shown}")
 
     for manifest_path in landing.glob("*/*/manifest.json"):
         try:
             manifest = json.loads(manifest_path.read_text("utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
-        encoding = manifest.get("encoding", "utf-8")
-        for entry in (manifest.get("files") or {}).values():
-            path = manifest_path.parent / str(entry.get("path", ""))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            continue
+        encoding = manifest.get("encoding") if manifest.get("encoding") in (
+            "utf-8", "cp1252", "utf8", "windows-1252") else "utf-8"
+        for entry in manifest["files"].values():
+            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+                continue
+            path = manifest_path.parent / entry["path"]
             if not path.is_file():
                 continue
-            if path.suffix == ".csv":
-                text = path.read_bytes().decode(encoding, errors="replace")
-                for row in csv.DictReader(io.StringIO(text), delimiter=";"):
-                    for column, value in row.items():
-                        add(column or "", value)
-            elif path.suffix == ".jsonl":
-                for line in path.read_text("utf-8", errors="replace").splitlines():
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue
-                    for column, value in (record.items() if isinstance(record, dict) else []):
-                        add(column, value)
-            elif path.suffix == ".xlsx":
-                from openpyxl import load_workbook
-
-                book = load_workbook(path, read_only=True, data_only=True)
-                for sheet in book.worksheets:
-                    rows = sheet.iter_rows(values_only=True)
-                    header = [str(h) for h in next(rows, ())]
-                    for values in rows:
-                        for column, value in zip(header, values, strict=False):
-                            add(column, value)
-                book.close()
+            for column, value in _raw_cells(path, encoding):
+                add(column, value)
     return found
 
 
-def _public_values() -> set[str]:
-    """Every value of the public reference and code-map seeds: a first name that is also a
-    municipality's Swedish name (say) is public wherever it appears, not a leak."""
-    values: set[str] = set()
+def _raw_cells(path: Path, encoding: str) -> Iterable[tuple[str, object]]:
+    """(column, value) of every cell of a raw file; unreadable files yield nothing."""
+    try:
+        if path.suffix == ".csv":
+            text = path.read_bytes().decode(encoding, errors="replace")
+            for row in csv.DictReader(io.StringIO(text), delimiter=";"):
+                for column, value in row.items():
+                    yield column or "", value
+        elif path.suffix == ".jsonl":
+            for line in path.read_text("utf-8", errors="replace").splitlines():
+                try:
+                    record = json.loads(line)
+                except (ValueError, RecursionError):
+                    continue
+                yield from (record.items() if isinstance(record, dict) else [])
+        elif path.suffix == ".xlsx":
+            # The auditor is as exposed as ingest: a workbook that ingest would refuse for its
+            # size or shape is not opened here either (it was never loaded, so never leaked).
+            check_workbook(path, IngestLimits(), label=path.name)
+            book = open_workbook(path)
+            try:
+                for name in book.sheet_names:
+                    rows = book.get_sheet_by_name(name).iter_rows()
+                    header = [str(h) for h in next(rows, ())]
+                    for values in rows:
+                        yield from zip(header, values, strict=False)
+            finally:
+                book.close()
+    except Exception:  # an auditor's read of a broken file: nothing to collect from it
+        return
+
+
+def _public_words() -> set[str]:
+    """Every word of the public reference and code-map seeds: a surname that is also a
+    municipality's name (say) is public wherever it appears, not a leak."""
+    words: set[str] = set()
     for path in SEEDS_DIR.rglob("*.csv"):
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.reader(handle):
-                values.update(cell.strip() for cell in row)
-    return values
+                for cell in row:
+                    words.update(w.casefold() for w in _WORD.findall(cell))
+                    words.add(cell.strip().casefold())
+    return words
 
 
-def audit(warehouse: Path, landing: Path) -> list[Finding]:
-    """Every place under the warehouse where an input secret or an identity code appears."""
-    public = _public_values()
-    secrets = {v: kind for v, kind in sensitive_values(landing).items() if v not in public}
-    long_tokens = [v for v in secrets if len(v) >= MIN_TEXT_TOKEN]
-    pattern = re.compile("|".join(re.escape(v) for v in sorted(long_tokens, key=len,
-                                                                reverse=True))) \
-        if long_tokens else None
+class LeakMatcher:
+    """Finds secret words and phrases, and identity codes, inside any string."""
+
+    def __init__(self, secrets: dict[str, str]):
+        public = _public_words()
+        self.words: dict[str, str] = {}
+        # first word of a phrase -> (phrase, kind): a string is searched for a phrase only
+        # when it holds the phrase's first word (one regex of thousands of alternatives over
+        # megabytes of logs would take hours).
+        self.phrases: dict[str, list[tuple[str, str]]] = {}
+        for value, kind in secrets.items():
+            words = _WORD.findall(value.casefold())
+            if len(words) >= PHRASE_WORDS:
+                self.phrases.setdefault(words[0], []).append((value.casefold().strip(), kind))
+                continue
+            for word in words:
+                if len(word) >= MIN_WORD and word not in public and not _numeric_small(word):
+                    self.words.setdefault(word, kind)
+
+    def kind_of(self, text: str) -> str | None:
+        """What secret `text` holds, or None."""
+        folded = text.casefold()
+        for word in _WORD.findall(folded):
+            if word in self.words:
+                return self.words[word]
+            # "Turunen-Ella" or "1.2.246.562.24.10000000001" also hold their parts
+            for part in re.split(r"[.\-:]", word):
+                if part in self.words:
+                    return self.words[part]
+                for phrase, kind in self.phrases.get(part, ()):
+                    if phrase in folded:
+                        return kind
+        if contains_identity_code(text):
+            return "personal identity code"
+        return None
+
+
+def _numeric_small(word: str) -> bool:
+    """Short numbers (counts, years, school codes) appear in every table: no evidence."""
+    return word.isdigit() and len(word) < 8
+
+
+def audit(warehouse: Path, landing: Path, also: Iterable[Path] = ()) -> list[Finding]:
+    """Every place under the warehouse (and the folders in `also`, e.g. a DAGSTER_HOME kept
+    elsewhere) where an input secret or an identity code appears."""
+    matcher = LeakMatcher(sensitive_values(landing))
     findings: list[Finding] = []
 
-    def check_strings(file: Path, where: str, values, *, free_text: bool = False) -> None:
-        # Table cells are compared whole (a name inside a public place name is no leak);
-        # free text such as logs is also searched for the longer secrets inside it.
+    def check(file: Path, where: str, values: Iterable[object]) -> None:
         for value in values:
-            if not isinstance(value, str):
-                continue
-            if value.strip() in secrets:
-                findings.append(Finding(str(file), where, secrets[value.strip()]))
-            elif contains_identity_code(value):
-                findings.append(Finding(str(file), where, "personal identity code"))
-            elif free_text and pattern is not None and (hit := pattern.search(value)):
-                findings.append(Finding(str(file), where, secrets[hit.group(0)]))
+            if isinstance(value, str) and (kind := matcher.kind_of(value)):
+                findings.append(Finding(str(file), where, kind))
+                return  # one finding per column is enough to act on
 
-    for file in sorted(p for p in warehouse.rglob("*") if p.is_file()):
-        if file.suffix == ".duckdb":
-            _scan_duckdb(file, check_strings)
-        elif file.suffix == ".parquet":
-            table = pq.read_table(file)
-            for name in table.column_names:
-                if str(table.schema.field(name).type) in ("string", "large_string"):
-                    check_strings(file, f"column {name}", set(table[name].to_pylist()))
-        elif file.name == "pseudonym.key" or file.suffix in (".wal", ".tmp"):
+    folders = [warehouse, *(f for f in also if f.is_dir() and warehouse not in f.parents)]
+    files = sorted({p for folder in folders for p in folder.rglob("*") if p.is_file()})
+    for file in files:
+        if file.name == "pseudonym.key" or file.suffix in (".wal", ".tmp") \
+                or ".tmp" in file.name or file.parent.name.endswith(".tmp"):
             continue
+        if file.suffix == ".duckdb":
+            _scan_duckdb(file, check)
+        elif file.suffix == ".parquet":
+            _scan_parquet(file, check)
         else:
             text = file.read_bytes().decode("utf-8", errors="replace")
-            check_strings(file, "text", [line for line in text.splitlines() if line],
-                          free_text=True)
+            check(file, "text", [line for line in text.splitlines() if line])
     return findings
 
 
-def _scan_duckdb(file: Path, check_strings) -> None:
+def _scan_parquet(file: Path, check: Callable) -> None:
+    parquet = pq.ParquetFile(file)
+    metadata = parquet.schema_arrow.metadata or {}
+    check(file, "schema metadata", [v.decode("utf-8", "replace") for v in metadata.values()])
+    check(file, "column names", parquet.schema_arrow.names)
+    table = parquet.read()
+    for name in table.column_names:
+        if str(table.schema.field(name).type) in ("string", "large_string"):
+            check(file, f"column {name}", set(table[name].to_pylist()))
+
+
+def _scan_duckdb(file: Path, check: Callable) -> None:
     with duckdb.connect(str(file), read_only=True) as con:
         columns = con.execute("""
             select c.table_schema, c.table_name, c.column_name
@@ -154,5 +230,15 @@ def _scan_duckdb(file: Path, check_strings) -> None:
             where c.data_type = 'VARCHAR' and t.table_type = 'BASE TABLE'""").fetchall()
         for schema, table, column in columns:
             values = con.execute(
-                f'select distinct "{column}" from "{schema}"."{table}"').fetchall()
-            check_strings(file, f"{table}.{column}", [v[0] for v in values])
+                f"select distinct {_ident(column)} from {_ident(schema)}.{_ident(table)}"
+            ).fetchall()
+            check(file, f"{table}.{column}", [v[0] for v in values])
+        comments = con.execute(
+            "select comment from duckdb_columns() where comment is not null "
+            "union all select comment from duckdb_tables() where comment is not null"
+        ).fetchall()
+        check(file, "comments", [c[0] for c in comments])
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -57,9 +58,31 @@ def test_the_audit_finds_a_planted_leak_without_repeating_it(pipeline_run):
                              timeout=300)
     finally:
         leak.unlink()
-    assert [(f.file, f.kind) for f in findings] == [(str(leak),
-                                                    "value of dropped column sukunimi")]
+    assert [(f.file, f.where) for f in findings] == [(str(leak), "column note")]
+    assert findings[0].kind.startswith("value of dropped column")
     assert run.returncode == 1 and name not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("where", ["reason.json", "published"])
+def test_the_audit_finds_a_name_quoted_inside_a_longer_string(pipeline_run, where):
+    """A reason quoting a cell, `koulu: not 5 digits ('Turunen Ella')`, leaks the name even
+    though no cell equals it: the audit matches words inside every string, published files
+    included."""
+    secrets = sensitive_values(pipeline_run.landing)
+    name = next(v for v, kind in secrets.items() if kind == "value of dropped column sukunimi")
+    reason = f"oppilaat.csv, row 3, column koulu: school code is not 5 digits ('{name} Ella')"
+    if where == "reason.json":
+        leak = pipeline_run.quarantine / "091" / "zz" / "reason.json"
+        leak.parent.mkdir(parents=True)
+        leak.write_text(json.dumps({"reason": reason}))
+    else:
+        leak = pipeline_run.published / "parquet" / "zz_leak.parquet"
+        pq.write_table(pa.table({"last_error": ["ok", reason]}), leak)
+    try:
+        findings = audit(pipeline_run.warehouse, pipeline_run.landing)
+    finally:
+        leak.unlink()
+    assert [f.file for f in findings] == [str(leak)]
 
 
 def test_the_key_is_never_written(pipeline_run):
