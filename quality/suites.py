@@ -18,8 +18,8 @@ import great_expectations.expectations as gxe
 import pandas as pd
 from great_expectations.expectations.row_conditions import Column
 
-from pipelines.config import PUBLISHED_TABLES
 from pipelines.publish.suppression import RULES
+from pipelines.tables import PUBLISHED, PUBLISHED_TABLES
 
 FRESHNESS_STATUSES = ["ok", "late", "missing", "quarantined"]
 COVERAGE_FRAME = "municipality_coverage"
@@ -27,12 +27,8 @@ COVERAGE_FRAME = "municipality_coverage"
 TOLERANCE = 1e-9
 
 # [0, 1] columns per table; the change after intervention is a difference of two rates.
-RATES = {
-    "absence_rates": ["absence_rate", "illness_rate", "authorised_rate", "unauthorised_rate",
-                      "unexplained_rate"],
-    "attendance_tiers": ["targeted_share", "intensive_share"],
-    "intervention_metrics": ["timely_response_rate", "intensive_response_rate"],
-}
+RATES = {name: table.with_role("share") for name, table in PUBLISHED.items()
+         if table.with_role("share")}
 CATEGORY_RATES = ["illness_rate", "authorised_rate", "unauthorised_rate", "unexplained_rate"]
 TIERS = ["universal_students", "targeted_students", "intensive_students"]
 

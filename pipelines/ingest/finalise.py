@@ -18,26 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-# Staged (pre-final) columns per kind; `_file`/`_row` let a rejection name its source row.
-STAGED: dict[str, pa.Schema] = {
-    "students": pa.schema([("student_key", pa.string()), ("school_code", pa.string()),
-                           ("grade", pa.int64()), ("enrolled_from", pa.timestamp("us")),
-                           ("enrolled_to", pa.timestamp("us"))]),
-    "attendance": pa.schema([("student_key", pa.string()), ("period_start", pa.timestamp("us")),
-                             ("period_end", pa.timestamp("us")),
-                             ("scheduled_lessons", pa.float64())]),
-    "absences": pa.schema([("student_key", pa.string()), ("period_start", pa.timestamp("us")),
-                           ("period_end", pa.timestamp("us")), ("local_code", pa.string()),
-                           ("lessons", pa.float64())]),
-    "marks": pa.schema([("student_key", pa.string()), ("date", pa.timestamp("us")),
-                        ("lesson", pa.int64()), ("local_code", pa.string()),
-                        ("modified", pa.timestamp("us"))]),
-    "interventions": pa.schema([("student_key", pa.string()),
-                                ("intervention_date", pa.timestamp("us")),
-                                ("local_code", pa.string()), ("role", pa.string())]),
-}
-SOURCE_COLUMNS = [("_row", pa.int64()), ("_file", pa.string())]
-CANONICAL_TABLES = ("students", "attendance", "absences", "interventions")
+from pipelines.tables import CANONICAL_TABLES, STAGED
 
 # The rules of this step, as they appear in rejection reasons.
 ENROLLED_TWICE = "pupil is enrolled twice on one day (overlaps an earlier enrolment row)"
@@ -62,13 +43,12 @@ def finalise(staged: dict[str, Path], absence_codes: frozenset[str], outputs: di
     con = duckdb.connect(config={"temp_directory": str(temp_dir), "memory_limit": "1GB",
                                  "preserve_insertion_order": False})
     try:
-        for kind, schema in STAGED.items():
+        for kind, table in STAGED.items():
             path = staged.get(kind)
-            full = pa.schema([*schema, *SOURCE_COLUMNS])
             if path is not None and path.exists():
                 con.read_parquet(str(path)).to_view(f"staged_{kind}")
             else:
-                con.register(f"staged_{kind}", full.empty_table())
+                con.register(f"staged_{kind}", table.schema().empty_table())
         con.register("absence_codes", pa.table({"local_code": sorted(absence_codes)},
                                                schema=pa.schema([("local_code", pa.string())])))
         con.execute(_FINALISE_SQL)

@@ -10,17 +10,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.tables import LEDGER
+
 STATUSES = ("loaded", "superseded", "duplicate", "quarantined")
-TS = pa.timestamp("us", tz="UTC")
-LEDGER_SCHEMA = pa.schema([
-    ("municipality_code", pa.string()), ("extract_id", pa.string()), ("load_id", pa.string()),
-    ("profile", pa.string()), ("extracted_at", TS), ("coverage_start", pa.date32()),
-    ("coverage_end", pa.date32()), ("status", pa.string()), ("reason", pa.string()),
-    ("manifest_sha256", pa.string()), ("file_sha256", pa.string()), ("rows_read", pa.int64()),
-    ("rows_loaded", pa.int64()), ("rows_rejected", pa.int64()), ("schema_drift", pa.string()),
-    ("top_reasons", pa.string()), ("drop_path", pa.string()), ("started_at", TS),
-    ("finished_at", TS), ("rows_duplicate", pa.int64()), ("duplicates", pa.string()),
-])
+LEDGER_SCHEMA = LEDGER.schema()
 
 
 @dataclass

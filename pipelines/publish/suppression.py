@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipelines.tables import MEASURE_ROLES, PUBLISHED
+
 GEO_PARENT = {"school": ("municipality", "school_code"),
               "municipality": ("region", "municipality_code"),
               "region": ("national", "region_code")}
@@ -127,34 +129,25 @@ def suppress(frame: pd.DataFrame, rule: TableRule, threshold: int) -> pd.DataFra
     return out
 
 
-RATE_KEYS = ["level", "region_code", "municipality_code", "school_code", "school_year",
-             "period_type", "period_start", "period_end", "grade_band"]
-TIER_KEYS = ["level", "region_code", "municipality_code", "school_code", "school_year",
-             "as_of_date", "grade_band"]
-METRIC_KEYS = ["level", "region_code", "municipality_code", "school_code", "school_year", "term"]
 
+
+def _rule(table: str, count_column: str, relations, partial=()) -> TableRule:
+    """A table's rule: its keys and measures come from its declaration (pipelines/tables.py)."""
+    declared = PUBLISHED[table]
+    return TableRule(count_column=count_column, keys=declared.with_role("key"),
+                     measures=declared.with_role(*MEASURE_ROLES), relations=relations,
+                     partial=partial)
+
+
+# Every published table but data_freshness (one row per municipality, no pupil counts).
 RULES: dict[str, TableRule] = {
-    "absence_rates": TableRule(
-        count_column="students", keys=RATE_KEYS,
-        measures=["students", "scheduled_lessons", "absent_lessons", "absence_rate",
-                  "illness_rate", "authorised_rate", "unauthorised_rate", "unexplained_rate",
-                  "late_count"],
-        relations=[geography, grade_band, school_year_period]),
-    "attendance_tiers": TableRule(
-        count_column="students_with_tier", keys=TIER_KEYS,
-        measures=["students_with_tier", "universal_students", "targeted_students",
-                  "intensive_students", "targeted_share", "intensive_share"],
-        relations=[geography, grade_band]),
-    "intervention_metrics": TableRule(
-        count_column="crossed_targeted", keys=METRIC_KEYS,
-        measures=["crossed_targeted", "responded_targeted", "timely_response_rate",
-                  "median_response_lag_days", "crossed_intensive", "responded_intensive",
-                  "intensive_response_rate", "mean_rate_change_after_intervention"],
-        relations=[geography, term],
+    "absence_rates": _rule("absence_rates", "students",
+                           [geography, grade_band, school_year_period]),
+    "attendance_tiers": _rule("attendance_tiers", "students_with_tier",
+                              [geography, grade_band]),
+    "intervention_metrics": _rule(
+        "intervention_metrics", "crossed_targeted", [geography, term],
         partial=[(["crossed_intensive", "responded_intensive", "intensive_response_rate"],
                   "crossed_intensive")]),
-    "interventions_by_type": TableRule(
-        count_column="students", keys=[*METRIC_KEYS, "intervention_type"],
-        measures=["interventions", "students"],
-        relations=[geography, term]),
+    "interventions_by_type": _rule("interventions_by_type", "students", [geography, term]),
 }

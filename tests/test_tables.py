@@ -1,0 +1,61 @@
+"""Each table's shape is declared once (pipelines/tables.py); dbt's YAML must agree with it.
+
+A column added to the ledger but not to the dbt source, or a published column whose contract
+type drifted, fails here rather than in a night's build or an official's query.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from pipelines.ingest.ledger import LEDGER_SCHEMA
+from pipelines.ingest.writer import CANONICAL_SCHEMAS
+from pipelines.tables import CANONICAL, LEDGER, PUBLISHED, REJECTED_ROWS
+
+DBT = Path(__file__).resolve().parents[1] / "dbt_project"
+
+
+def _sources() -> dict[tuple[str, str], list[str]]:
+    document = yaml.safe_load((DBT / "models/staging/__sources.yml").read_text("utf-8"))
+    return {(source["name"], table["name"]): [c["name"] for c in table.get("columns", [])]
+            for source in document["sources"] for table in source["tables"]}
+
+
+def _contracts() -> dict[str, list[tuple[str, str]]]:
+    document = yaml.safe_load((DBT / "models/marts/_marts.yml").read_text("utf-8"))
+    return {model["name"]: [(c["name"], c.get("data_type")) for c in model["columns"]]
+            for model in document["models"]}
+
+
+@pytest.mark.parametrize("table", sorted(CANONICAL))
+def test_dbt_canonical_sources_list_the_declared_columns(table):
+    assert _sources()[("canonical", table)] == CANONICAL[table].names
+
+
+def test_dbt_ledger_source_lists_the_declared_columns():
+    assert _sources()[("ledger", "extracts")] == LEDGER.names
+
+
+def test_dbt_quarantine_source_lists_the_declared_columns():
+    assert _sources()[("quarantine", "rejected_rows")] == REJECTED_ROWS.names
+
+
+def test_every_published_table_has_a_contract_with_the_declared_columns_and_types():
+    contracts = _contracts()
+    for name, table in PUBLISHED.items():
+        assert contracts[name] == [(c.name, c.type) for c in table.columns], name
+
+
+def test_the_files_ingest_writes_have_the_declared_schemas(settings):
+    from pipelines.ingest.extract import ensure_layout
+
+    ensure_layout(settings)
+    for name, schema in CANONICAL_SCHEMAS.items():
+        written = pq.read_schema(settings.canonical / name / "_schema.parquet")
+        assert written.remove_metadata() == schema == CANONICAL[name].schema()
+    written = pq.read_schema(settings.ledger / "_schema.parquet").remove_metadata()
+    assert written == LEDGER_SCHEMA == LEDGER.schema()
