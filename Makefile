@@ -15,7 +15,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@# call, each `absence run`) would otherwise compile the whole stack from source again.
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
-	$(BIN)/python -c "from pipelines.dbt_project import dbt_project; dbt_project.preparer.prepare(dbt_project)"
+	$(BIN)/python -c "from pipelines.config import Settings; from pipelines.dbt_project import prepare_manifest; prepare_manifest(Settings.from_env())"
 	touch $(STAMP)
 
 demo: $(STAMP)

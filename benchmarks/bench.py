@@ -32,7 +32,7 @@ import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +42,6 @@ if str(ROOT) not in sys.path:
 
 RESULTS = ROOT / "benchmarks" / "results"
 PAGE = os.sysconf("SC_PAGE_SIZE")
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 TARGETS = {
     "end_to_end_seconds": 600,        # scale 1: landing → published within 10 minutes
@@ -258,68 +257,45 @@ def floor_read(landing: Path, workdir: Path) -> dict:
 _WORKER: dict = {}
 
 
-def _worker_init(landing: str, warehouse: str) -> None:
-    import dagster as dg
+def _worker_init(settings) -> None:
+    from pipelines.orchestrate import prepare_instance
 
-    from pipelines.definitions import defs
-    from pipelines.defs.resources import AbsencePaths
-
-    _WORKER["job"] = defs.resolve_job_def("ingest_job")
-    _WORKER["instance"] = dg.DagsterInstance.get()
-    _WORKER["paths"] = AbsencePaths(landing=landing, warehouse=warehouse)
+    _WORKER["settings"] = settings
+    _WORKER["instance"] = prepare_instance(settings)
 
 
-def _run_requests(requests: list[dict]) -> list[tuple[str, bool, float, str]]:
-    """Execute one municipality's run requests in order (one ingest_job run each)."""
+def _run_requests(requests: list) -> list[tuple[str, bool, float, str]]:
+    """Execute one municipality's run requests in order (one ingest_job run each), with the
+    same step `absence run` takes (orchestrate.run_ingest)."""
+    from pipelines.orchestrate import first_failure, run_ingest
+
     out = []
     for request in requests:
         began = time.perf_counter()
-        result = _WORKER["job"].execute_in_process(
-            run_config={**request["run_config"], **QUIET},
-            partition_key=request["partition_key"], tags=request["tags"],
-            instance=_WORKER["instance"], resources={"paths": _WORKER["paths"]},
-            raise_on_error=False)
-        error = "" if result.success else _first_failure(result)
-        out.append((request["run_key"], result.success, time.perf_counter() - began, error))
+        result = run_ingest(request, _WORKER["settings"], _WORKER["instance"])
+        error = "" if result.success else first_failure(result)[:500]
+        out.append((request.run_key, result.success, time.perf_counter() - began, error))
     return out
 
 
-def _first_failure(result) -> str:
-    for event in result.all_events:
-        if event.is_step_failure:
-            return f"{event.step_key}: {event.event_specific_data.error.message.strip()}"[:500]
-    return "run failed"
-
-
 def run_ingest(settings, instance, workers: int) -> dict:
-    """Landing sensor evaluation, then one ingest_job run per run request.
+    """Landing sensor evaluation, then one ingest_job run per run request: `absence run`'s own
+    steps (orchestrate.evaluate_landing_sensor, run_ingest), timed.
 
     With `workers` > 1 the runs go to a pool of spawned processes, each holding the same
     Dagster definitions and instance; all runs of one municipality go to one task, in the
     sensor's order, so a municipality's extracts still apply in order (the production
     tag-concurrency rule). Largest municipalities first, so the pool ends evenly.
     """
-    import dagster as dg
+    from pipelines.orchestrate import evaluate_landing_sensor
 
-    from pipelines.definitions import defs
-    from pipelines.defs.ingest.partitions import municipality_partitions
-    from pipelines.defs.resources import AbsencePaths
-
-    paths = AbsencePaths(landing=str(settings.landing), warehouse=str(settings.warehouse))
     began = time.perf_counter()
-    sensor = defs.resolve_sensor_def("landing_sensor")
-    with dg.build_sensor_context(instance=instance, resources={"paths": paths}) as context:
-        evaluation = sensor(context)
-    for request in evaluation.dynamic_partitions_requests:
-        instance.add_dynamic_partitions(municipality_partitions.name,
-                                        list(request.partition_keys))
+    requests = evaluate_landing_sensor(settings, instance)
     sensor_seconds = time.perf_counter() - began
 
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for request in evaluation.run_requests:
-        groups[request.partition_key].append({
-            "run_key": request.run_key, "partition_key": request.partition_key,
-            "run_config": request.run_config, "tags": dict(request.tags)})
+    groups: dict[str, list] = defaultdict(list)
+    for request in requests:
+        groups[request.partition_key].append(request)
 
     def size(code: str) -> int:
         return sum(f.stat().st_size for f in (settings.landing / code).rglob("*") if f.is_file())
@@ -327,13 +303,12 @@ def run_ingest(settings, instance, workers: int) -> dict:
     order = sorted(groups, key=size, reverse=True)
     results: list[tuple[str, bool, float, str]] = []
     if workers <= 1:
-        _worker_init(str(settings.landing), str(settings.warehouse))
+        _worker_init(settings)
         for code in order:
             results.extend(_run_requests(groups[code]))
     else:
         context = mp.get_context("spawn")
-        with context.Pool(workers, initializer=_worker_init,
-                          initargs=(str(settings.landing), str(settings.warehouse))) as pool:
+        with context.Pool(workers, initializer=_worker_init, initargs=(settings,)) as pool:
             for chunk in pool.imap_unordered(_run_requests, [groups[c] for c in order]):
                 results.extend(chunk)
             pool.close()  # let the workers exit on their own rather than be terminated
@@ -385,18 +360,14 @@ def run_publish(settings, instance, log_path: Path) -> dict:
     """publish_job (dbt build + publish), split into dbt models, dbt data tests, publish."""
     import contextlib
 
-    from pipelines.definitions import defs
-    from pipelines.defs.resources import AbsencePaths
+    from pipelines.orchestrate import first_failure, run_publish
 
-    paths = AbsencePaths(landing=str(settings.landing), warehouse=str(settings.warehouse))
     job_start = time.time()
     with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        result = defs.resolve_job_def("publish_job").execute_in_process(
-            run_config=QUIET, instance=instance, resources={"paths": paths},
-            raise_on_error=False)
+        result = run_publish(settings, instance)
     job_end = time.time()
     if not result.success:
-        raise RuntimeError(f"publish_job failed: {_first_failure(result)} (log: {log_path})")
+        raise RuntimeError(f"publish_job failed: {first_failure(result)} (log: {log_path})")
 
     # Step windows from the run's event log.
     starts, ends = {}, {}
@@ -628,7 +599,6 @@ def _canonical_rows(settings) -> int:
 
 
 def run(args: argparse.Namespace, emit=lambda result: None) -> dict:
-    os.environ.setdefault("ABSENCE_PSEUDONYM_KEY", "benchmark-key-not-secret")
     workdir = Path(args.workdir or Path(tempfile.gettempdir()) / f"absence-bench-{args.scale:g}")
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -636,18 +606,21 @@ def run(args: argparse.Namespace, emit=lambda result: None) -> dict:
     landing.mkdir(parents=True)
     # Never the repository's instance. Default: on the warehouse's disk, as `absence run` has
     # it; --dagster-home can put it elsewhere (e.g. tmpfs) to see its storage's share.
-    os.environ["DAGSTER_HOME"] = str(args.dagster_home or workdir / "dagster_home")
-    if args.dagster_home and Path(args.dagster_home).exists():
-        shutil.rmtree(args.dagster_home)
+    dagster_home = Path(args.dagster_home or workdir / "dagster_home")
+    if args.dagster_home and dagster_home.exists():
+        shutil.rmtree(dagster_home)
 
     from pipelines import generator
-    from pipelines.config import Settings, export_env
+    from pipelines.config import Settings
     from pipelines.ingest.extract import ensure_layout
     from pipelines.ingest.pseudonym import load_key
     from pipelines.orchestrate import prepare_instance
 
-    settings = Settings(landing=landing.resolve(), warehouse=warehouse.resolve())
-    export_env(settings)
+    # The benchmark is an edge like the command line: the environment's settings (a
+    # deployment's memory limit, say), its own paths, a key of its own unless one is set.
+    settings = Settings.from_env(landing=landing, warehouse=warehouse, dagster_home=dagster_home)
+    if not settings.pseudonym_key:
+        settings = replace(settings, pseudonym_key="benchmark-key-not-secret")
     sampler = RssSampler()
     sampler.start()
     started = time.time()
@@ -675,11 +648,11 @@ def run(args: argparse.Namespace, emit=lambda result: None) -> dict:
     print(f"  floor: {t['seconds']:.1f} s")
 
     # 3. full load through the Dagster definitions
-    load_key(settings.warehouse)
+    load_key(settings.warehouse, settings.pseudonym_key)
     ensure_layout(settings)
     from pipelines.dbt_project import prepare_manifest
 
-    prepare_manifest()
+    prepare_manifest(settings)
     instance = prepare_instance(settings)
     log_dir = workdir / "logs"
     log_dir.mkdir()
@@ -703,7 +676,7 @@ def run(args: argparse.Namespace, emit=lambda result: None) -> dict:
             "start": args.start.isoformat(),
             "seed": args.seed,
             "ingest_workers": args.workers,
-            "dagster_home": os.environ["DAGSTER_HOME"],
+            "dagster_home": str(settings.dagster_home_dir),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "end_to_end_seconds": end_to_end,
             "total_seconds_with_generate": end_to_end + generate.seconds,

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from pipelines.config import SEEDS_DIR
+from pipelines.config import DEFAULT_DBT_PROJECT_DIR
 from pipelines.ingest.identity_codes import contains_identity_code
 from pipelines.ingest.limits import IngestLimits, check_workbook
 from pipelines.ingest.readers import open_workbook
@@ -126,11 +126,11 @@ def _raw_cells(path: Path, encoding: str) -> Iterable[tuple[str, object]]:
         return
 
 
-def _public_words() -> set[str]:
+def _public_words(seeds: Path) -> set[str]:
     """Every word of the public reference and code-map seeds: a surname that is also a
     municipality's name (say) is public wherever it appears, not a leak."""
     words: set[str] = set()
-    for path in SEEDS_DIR.rglob("*.csv"):
+    for path in seeds.rglob("*.csv"):
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.reader(handle):
                 for cell in row:
@@ -142,8 +142,8 @@ def _public_words() -> set[str]:
 class LeakMatcher:
     """Finds secret words and phrases, and identity codes, inside any string."""
 
-    def __init__(self, secrets: dict[str, str]):
-        public = _public_words()
+    def __init__(self, secrets: dict[str, str], seeds: Path):
+        public = _public_words(seeds)
         self.words: dict[str, str] = {}
         # first word of a phrase -> (phrase, kind): a string is searched for a phrase only
         # when it holds the phrase's first word (one regex of thousands of alternatives over
@@ -181,10 +181,11 @@ def _numeric_small(word: str) -> bool:
     return word.isdigit() and len(word) < 8
 
 
-def audit(warehouse: Path, landing: Path, also: Iterable[Path] = ()) -> list[Finding]:
+def audit(warehouse: Path, landing: Path, also: Iterable[Path] = (),
+          seeds: Path = DEFAULT_DBT_PROJECT_DIR / "seeds") -> list[Finding]:
     """Every place under the warehouse (and the folders in `also`, e.g. a DAGSTER_HOME kept
     elsewhere) where an input secret or an identity code appears."""
-    matcher = LeakMatcher(sensitive_values(landing))
+    matcher = LeakMatcher(sensitive_values(landing), seeds)
     findings: list[Finding] = []
 
     def check(file: Path, where: str, values: Iterable[object]) -> None:

@@ -8,7 +8,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pipelines.config import Settings, settings_from_env
+from pipelines.config import Settings
 from pipelines.permissions import restrict_umask
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
@@ -69,15 +69,10 @@ def _paths(sub: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """The edge: the environment's settings with this command's flags on top."""
     try:
-        base = settings_from_env()
-        return Settings(
-            landing=args.landing.resolve() if getattr(args, "landing", None) else base.landing,
-            warehouse=args.warehouse.resolve() if getattr(args, "warehouse", None)
-            else base.warehouse,
-            reject_threshold=base.reject_threshold,
-            suppression_threshold=base.suppression_threshold,
-        )
+        return Settings.from_env(landing=getattr(args, "landing", None),
+                                 warehouse=getattr(args, "warehouse", None))
     except ValueError as exc:
         print(f"absence {args.command}: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
@@ -104,7 +99,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipelines.ingest.pseudonym import MissingKeyError
     from pipelines.locks import LockBusy
-    from pipelines.orchestrate import run_pipeline
+    from pipelines.orchestrate import print_outcome, run_pipeline
 
     settings = _settings(args)
     try:
@@ -120,27 +115,6 @@ def _run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def print_outcome(outcome, settings: Settings) -> None:
-    """One line per drop processed (problems to stderr), then whether it published."""
-    for entry in outcome.entries:
-        line = (f"{entry['status'].upper():<12} {entry['municipality_code']}/{entry['extract_id']}"
-                f"  rows loaded {entry['rows_loaded']}, rejected {entry['rows_rejected']}")
-        if entry["reason"]:
-            line += f"  — {entry['reason']}"
-        print(line, file=sys.stderr if entry["status"] == "quarantined" else sys.stdout)
-    for drop in outcome.unattributed:
-        print(f"{'QUARANTINED':<12} {drop.shown_folder or drop.drop_id}  — {drop.reason}",
-              file=sys.stderr)
-    for failure in outcome.failed_ingests:
-        print(f"FAILED       {failure}", file=sys.stderr)
-    if outcome.published:
-        print(f"published: {settings.published}")
-    else:
-        print(f"NOT published: {outcome.error}", file=sys.stderr)
-    if outcome.log_path:
-        print(f"dbt build log: {outcome.log_path}")
-
-
 def _demo(args: argparse.Namespace) -> int:
     from pipelines.demo import run_demo
 
@@ -149,13 +123,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    import os
-
     from pipelines.audit import audit
 
     settings = _settings(args)
-    dagster_home = [Path(os.environ["DAGSTER_HOME"])] if os.environ.get("DAGSTER_HOME") else []
-    findings = audit(settings.warehouse, settings.landing, also=dagster_home)
+    findings = audit(settings.warehouse, settings.landing, seeds=settings.seeds,
+                     also=[settings.dagster_home_dir])
     for finding in findings:
         print(f"LEAK {finding}", file=sys.stderr)
     print(f"audit of {settings.warehouse}: {len(findings)} finding(s)")

@@ -1,25 +1,41 @@
-"""Where things live and the settings a deployment may change, read from the environment."""
+"""The settings of one deployment: one object, built once at the edge, passed down.
+
+`Settings.from_env()` is the only place that reads `ABSENCE_*` (and `DAGSTER_HOME`) from the
+environment; the command line builds settings from it plus its flags, and the Dagster
+definitions wrap the same fields in the `AbsenceSettings` resource (pipelines/defs/resources.py).
+Everything below receives a `Settings` and never looks at the environment. The dbt child
+process is the one consumer that needs environment variables and vars: `dbt_environment()`
+and `dbt_vars()` say, in one place, what it gets.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# A deployment may keep its own copy of the dbt project (e.g. with its municipalities' code-map
-# rows); ingest reads the code maps from the same place dbt does.
-DBT_PROJECT_DIR = Path(os.environ.get("ABSENCE_DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_project")
-SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+from pipelines.ingest.limits import GIB, IngestLimits
 
-CANONICAL_TABLES = ("students", "attendance", "absences", "interventions")
-PUBLISHED_TABLES = (
-    "absence_rates",
-    "attendance_tiers",
-    "intervention_metrics",
-    "interventions_by_type",
-    "data_freshness",
-)
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+# Settings field -> the environment variable a deployment sets it with.
+ENVIRONMENT = {
+    "landing": "ABSENCE_LANDING",
+    "warehouse": "ABSENCE_WAREHOUSE",
+    "reject_threshold": "ABSENCE_REJECT_THRESHOLD",
+    "suppression_threshold": "ABSENCE_SUPPRESSION_THRESHOLD",
+    "row_count_tolerance": "ABSENCE_ROW_COUNT_TOLERANCE",
+    "dbt_project_dir": "ABSENCE_DBT_PROJECT_DIR",
+    "duckdb_memory_limit": "ABSENCE_DUCKDB_MEMORY_LIMIT",
+    "ingest_memory_gib": "ABSENCE_INGEST_MEMORY_LIMIT",
+    "ingest_timeout_seconds": "ABSENCE_INGEST_TIMEOUT",
+    "freshness_clock": "ABSENCE_FRESHNESS_CLOCK",
+    "dagster_home": "DAGSTER_HOME",
+    "pseudonym_key": "ABSENCE_PSEUDONYM_KEY",
+}
+MIN_SUPPRESSION_THRESHOLD = 3
 
 
 @dataclass(frozen=True)
@@ -28,8 +44,17 @@ class Settings:
 
     landing: Path
     warehouse: Path
-    reject_threshold: float = 0.05
-    suppression_threshold: int = 5
+    reject_threshold: float = 0.05  # share of rejected rows above which a drop is quarantined
+    suppression_threshold: int = 5  # published rows resting on fewer pupils are suppressed
+    row_count_tolerance: float = 0.2  # the row_counts_stable check's band around last night
+    dbt_project_dir: Path = DEFAULT_DBT_PROJECT_DIR
+    duckdb_memory_limit: str = "4GB"  # DuckDB's memory in the dbt build; beyond it, spill
+    ingest_memory_gib: float = 16.0  # address space of the child process reading one drop
+    ingest_timeout_seconds: float = 3600.0  # wall time of one drop
+    freshness_clock: str = "data"  # `late` against the data's clock, or `wall`
+    dagster_home: Path | None = None  # default <warehouse>/.dagster
+    # A secret: never shown (repr), never compared, only handed to the pseudonymiser.
+    pseudonym_key: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # dbt reads the warehouse through SQL string literals (sources' external_location):
@@ -38,6 +63,22 @@ class Settings:
             if any(c in str(getattr(self, name)) for c in "'\"\\\n\r\x00"):
                 raise ValueError(f"the {name} path may not contain quotes, backslashes or "
                                  "line breaks")
+        if self.freshness_clock not in ("data", "wall"):
+            raise ValueError("the freshness clock is `data` or `wall`")
+        if self.suppression_threshold < MIN_SUPPRESSION_THRESHOLD:
+            object.__setattr__(self, "suppression_threshold", MIN_SUPPRESSION_THRESHOLD)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Settings from ABSENCE_* variables (defaults ./landing and ./warehouse), with
+        `overrides` (e.g. a command line's flags) taking precedence."""
+        environ = os.environ if environ is None else environ
+        types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, object] = {"landing": "landing", "warehouse": "warehouse"}
+        values.update({name: environ[var] for name, var in ENVIRONMENT.items()
+                       if environ.get(var, "").strip()})
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**{name: _typed(types[name], value) for name, value in values.items()})
 
     @property
     def canonical(self) -> Path:
@@ -59,25 +100,39 @@ class Settings:
     def warehouse_db(self) -> Path:
         return self.warehouse / "absence.duckdb"
 
+    @property
+    def seeds(self) -> Path:
+        return self.dbt_project_dir / "seeds"
 
-def settings_from_env() -> Settings:
-    """Build settings from ABSENCE_* variables, defaulting to ./landing and ./warehouse."""
-    landing = Path(os.environ.get("ABSENCE_LANDING", "landing")).resolve()
-    warehouse = Path(os.environ.get("ABSENCE_WAREHOUSE", "warehouse")).resolve()
-    return Settings(
-        landing=landing,
-        warehouse=warehouse,
-        reject_threshold=float(os.environ.get("ABSENCE_REJECT_THRESHOLD", "0.05")),
-        suppression_threshold=max(3, int(os.environ.get("ABSENCE_SUPPRESSION_THRESHOLD", "5"))),
-    )
+    @property
+    def dagster_home_dir(self) -> Path:
+        return self.dagster_home or self.warehouse / ".dagster"
+
+    @property
+    def limits(self) -> IngestLimits:
+        return IngestLimits(memory_bytes=int(self.ingest_memory_gib * GIB),
+                            seconds=self.ingest_timeout_seconds)
+
+    def dbt_environment(self) -> dict[str, str]:
+        """What the dbt child process reads with env_var() (profiles.yml, sources)."""
+        return {"ABSENCE_WAREHOUSE": str(self.warehouse),
+                "ABSENCE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit}
+
+    def dbt_vars(self) -> dict[str, object]:
+        """dbt vars (dbt_project.yml) that follow a setting."""
+        return {"freshness_clock": self.freshness_clock}
 
 
-def export_env(settings: Settings) -> None:
-    """Make the resolved paths visible to child processes (dbt reads ABSENCE_WAREHOUSE)."""
-    os.environ["ABSENCE_LANDING"] = str(settings.landing)
-    os.environ["ABSENCE_WAREHOUSE"] = str(settings.warehouse)
-
-
-# dbt reads ABSENCE_WAREHOUSE from the environment; give processes that only load the
-# definitions (`dagster dev`, manifest preparation) the same default the command line uses.
-os.environ.setdefault("ABSENCE_WAREHOUSE", str(Path("warehouse").resolve()))
+def _typed(kind: str, value: object) -> object:
+    """Environment and config values arrive as text: give each field its type."""
+    if value is None:
+        return value
+    if "Path" in kind:
+        return Path(value).expanduser().resolve()
+    if not isinstance(value, str):
+        return value
+    if kind == "float":
+        return float(value)
+    if kind == "int":
+        return int(value)
+    return value

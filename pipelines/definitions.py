@@ -6,11 +6,11 @@ from dagster_dbt import DbtCliResource
 from pipelines.dbt_project import dbt_project
 from pipelines.defs.ingest.assets import ingest_extract
 from pipelines.defs.ingest.sensors import ingest_job, landing_sensor
+from pipelines.defs.monitoring.checks import extracts_on_time
+from pipelines.defs.monitoring.sensors import alert_on_run_failure
 from pipelines.defs.publish.assets import published_statistics
 from pipelines.defs.publish.schedules import nightly_publish, publish_job
-from pipelines.defs.quality.checks import extracts_on_time
-from pipelines.defs.quality.sensors import alert_on_run_failure
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
 from pipelines.defs.transform.assets import absence_dbt_assets
 from pipelines.permissions import restrict_umask
 
@@ -25,7 +25,7 @@ defs = dg.Definitions(
     sensors=[landing_sensor, alert_on_run_failure],
     schedules=[nightly_publish],
     resources={
-        "paths": AbsencePaths(),
+        "absence": AbsenceSettings.from_env(),
         "dbt": DbtCliResource(project_dir=dbt_project),
     },
 )

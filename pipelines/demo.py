@@ -7,7 +7,7 @@ import time
 import duckdb
 
 from pipelines.config import Settings
-from pipelines.orchestrate import run_pipeline
+from pipelines.orchestrate import print_outcome, run_pipeline
 
 
 def run_demo(settings: Settings, *, municipalities: int | list[str] = 6, days: int = 60,
@@ -18,8 +18,6 @@ def run_demo(settings: Settings, *, municipalities: int | list[str] = 6, days: i
     drops = generate(settings.landing, municipalities=municipalities, days=days, seed=seed)
     print(f"Generated {len(drops)} drops ({days} school days) in {settings.landing}")
     outcome = run_pipeline(settings, create_key=True)
-    from pipelines.cli import print_outcome
-
     print_outcome(outcome, settings)
     if not outcome.published:
         return outcome.exit_code

@@ -7,12 +7,13 @@ import contextlib
 import os
 import shutil
 import socket
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines import locks
-from pipelines.config import PROJECT_ROOT, Settings, export_env
+from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.ingest import ledger
 from pipelines.ingest.extract import ensure_layout, record_unattributed
 from pipelines.ingest.landing import UnattributedDrop
@@ -83,17 +84,38 @@ class RunOutcome:
         return 3 if self.quarantined or self.failed_ingests or self.unattributed else 0
 
 
+def print_outcome(outcome: RunOutcome, settings: Settings) -> None:
+    """One line per drop processed (problems to stderr), then whether it published."""
+    for entry in outcome.entries:
+        line = (f"{entry['status'].upper():<12} {entry['municipality_code']}/{entry['extract_id']}"
+                f"  rows loaded {entry['rows_loaded']}, rejected {entry['rows_rejected']}")
+        if entry["reason"]:
+            line += f"  — {entry['reason']}"
+        print(line, file=sys.stderr if entry["status"] == "quarantined" else sys.stdout)
+    for drop in outcome.unattributed:
+        print(f"{'QUARANTINED':<12} {drop.shown_folder or drop.drop_id}  — {drop.reason}",
+              file=sys.stderr)
+    for failure in outcome.failed_ingests:
+        print(f"FAILED       {failure}", file=sys.stderr)
+    if outcome.published:
+        print(f"published: {settings.published}")
+    else:
+        print(f"NOT published: {outcome.error}", file=sys.stderr)
+    if outcome.log_path:
+        print(f"dbt build log: {outcome.log_path}")
+
+
 def prepare_instance(settings: Settings):
-    """A persistent Dagster instance under $DAGSTER_HOME (default <warehouse>/.dagster), so the
-    runs of `absence run` appear in `dagster dev` started with the same DAGSTER_HOME."""
+    """A persistent Dagster instance in settings.dagster_home_dir (default
+    <warehouse>/.dagster), so the runs of `absence run` appear in `dagster dev` started with the
+    same DAGSTER_HOME."""
     from dagster import DagsterInstance
 
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse / ".dagster").resolve()
+    home = settings.dagster_home_dir
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return DagsterInstance.get()
+    return DagsterInstance.from_config(str(home))
 
 
 def publish_run_config(full_refresh: bool = False) -> dict:
@@ -101,6 +123,51 @@ def publish_run_config(full_refresh: bool = False) -> dict:
     if not full_refresh:
         return QUIET
     return {**QUIET, "ops": {"absence_dbt_assets": {"config": {"full_refresh": True}}}}
+
+
+# -- the steps of a night, shared by `absence run` and the benchmark -------------------------
+
+def resources(settings: Settings) -> dict:
+    """The resources every run of the night gets: the settings the command line built."""
+    from pipelines.defs.resources import AbsenceSettings
+
+    return {"absence": AbsenceSettings.of(settings)}
+
+
+def evaluate_landing_sensor(settings: Settings, instance) -> list:
+    """The landing sensor's evaluation, as the daemon would tick it: adds the partitions of
+    new municipalities and returns the run requests (one per pending drop, oldest first)."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.ingest.partitions import municipality_partitions
+
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    with dg.build_sensor_context(instance=instance, resources=resources(settings)) as context:
+        evaluation = sensor(context)
+    for request in evaluation.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(municipality_partitions.name,
+                                        list(request.partition_keys))
+    return list(evaluation.run_requests)
+
+
+def run_ingest(request, settings: Settings, instance):
+    """One ingest_job run for one run request, in this process."""
+    from pipelines.definitions import defs
+
+    return defs.resolve_job_def("ingest_job").execute_in_process(
+        run_config={**request.run_config, **QUIET}, partition_key=request.partition_key,
+        tags={**request.tags, **OWNER}, instance=instance, resources=resources(settings),
+        raise_on_error=False)
+
+
+def run_publish(settings: Settings, instance, *, full_refresh: bool = False):
+    """publish_job (dbt build, checks, publishing), in this process."""
+    from pipelines.definitions import defs
+
+    return defs.resolve_job_def("publish_job").execute_in_process(
+        run_config=publish_run_config(full_refresh), tags=OWNER, instance=instance,
+        resources=resources(settings), raise_on_error=False)
 
 
 def run_pipeline(settings: Settings, *, create_key: bool = False, full_refresh: bool = False,
@@ -119,41 +186,27 @@ def run_pipeline(settings: Settings, *, create_key: bool = False, full_refresh: 
 
 
 def _run_pipeline(settings: Settings, *, create_key: bool, full_refresh: bool) -> RunOutcome:
-    export_env(settings)
-    load_key(settings.warehouse, create=create_key)  # refuse early, before any run starts
+    # Refuse early, before any run starts.
+    load_key(settings.warehouse, settings.pseudonym_key, create=create_key)
     ensure_layout(settings)
     unattributed = record_unattributed(settings)
 
     from pipelines.dbt_project import prepare_manifest
 
-    prepare_manifest()
-    import dagster as dg
-
+    prepare_manifest(settings)
     from pipelines.definitions import defs
-    from pipelines.defs.ingest.partitions import municipality_partitions
-    from pipelines.defs.resources import AbsencePaths
 
     instance = prepare_instance(settings)
     reap_dead_runs(instance)
-    paths = AbsencePaths(landing=str(settings.landing), warehouse=str(settings.warehouse))
-    sensor = defs.resolve_sensor_def("landing_sensor")
-    with dg.build_sensor_context(instance=instance, resources={"paths": paths}) as context:
-        evaluation = sensor(context)
-    for request in evaluation.dynamic_partitions_requests:
-        instance.add_dynamic_partitions(municipality_partitions.name,
-                                        list(request.partition_keys))
+    requests = evaluate_landing_sensor(settings, instance)
 
     before = {e["load_id"] + str(e["finished_at"]) for e in ledger.read_entries(settings.ledger)}
-    ingest_job = defs.resolve_job_def("ingest_job")
     failed = []
-    for request in evaluation.run_requests:
-        result = ingest_job.execute_in_process(
-            run_config={**request.run_config, **QUIET}, partition_key=request.partition_key,
-            tags={**request.tags, **OWNER}, instance=instance, resources={"paths": paths},
-            raise_on_error=False)
+    for request in requests:
+        result = run_ingest(request, settings, instance)
         if not result.success:
-            failed.append(f"{request.run_key}: {_first_failure(result)}")
-            _alert(defs, instance, result, paths)
+            failed.append(f"{request.run_key}: {first_failure(result)}")
+            _alert(defs, instance, result, settings)
     entries = [e for e in ledger.read_entries(settings.ledger)
                if e["load_id"] + str(e["finished_at"]) not in before]
 
@@ -161,12 +214,10 @@ def _run_pipeline(settings: Settings, *, create_key: bool, full_refresh: bool) -
     log_path = settings.warehouse / "logs" / f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        publish = defs.resolve_job_def("publish_job").execute_in_process(
-            run_config=publish_run_config(full_refresh), tags=OWNER, instance=instance,
-            resources={"paths": paths}, raise_on_error=False)
+        publish = run_publish(settings, instance, full_refresh=full_refresh)
     if not publish.success:
-        _alert(defs, instance, publish, paths)
-        return RunOutcome(published=False, entries=entries, error=_first_failure(publish),
+        _alert(defs, instance, publish, settings)
+        return RunOutcome(published=False, entries=entries, error=first_failure(publish),
                           failed_ingests=failed, log_path=log_path, unattributed=unattributed)
     metadata = {}
     for event in publish.get_asset_materialization_events():
@@ -176,7 +227,7 @@ def _run_pipeline(settings: Settings, *, create_key: bool, full_refresh: bool) -
                       failed_ingests=failed, log_path=log_path, unattributed=unattributed)
 
 
-def _alert(defs, instance, result, paths) -> None:
+def _alert(defs, instance, result, settings: Settings) -> None:
     """Evaluate the run-failure sensor for an in-process run, as the daemon would for a
     launched one, so `absence run` failures reach alerts/alerts.jsonl too."""
     import dagster as dg
@@ -188,11 +239,11 @@ def _alert(defs, instance, result, paths) -> None:
     sensor = defs.resolve_sensor_def("alert_on_run_failure")
     context = dg.build_run_status_sensor_context(
         sensor_name=sensor.name, dagster_instance=instance, dagster_run=result.dagster_run,
-        dagster_event=failure, resources={"paths": paths}).for_run_failure()
+        dagster_event=failure, resources=resources(settings)).for_run_failure()
     sensor(context)
 
 
-def _first_failure(result) -> str:
+def first_failure(result) -> str:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.event_specific_data.error

@@ -3,12 +3,7 @@ Expectations suites behind each. Importing this module does not import Great Exp
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-
-# Row counts may move this share either way from the previous published night before the
-# `row_counts_stable` check warns (weeks and Sundays are added as the year goes on).
-DEFAULT_ROW_COUNT_TOLERANCE = 0.2
 
 
 @dataclass(frozen=True)
@@ -57,6 +52,3 @@ CHECKS: tuple[QualityCheck, ...] = (
 
 BLOCKING = frozenset(c.name for c in CHECKS if c.blocking)
 
-
-def row_count_tolerance() -> float:
-    return float(os.environ.get("ABSENCE_ROW_COUNT_TOLERANCE", DEFAULT_ROW_COUNT_TOLERANCE))

@@ -25,10 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.config import SEEDS_DIR, Settings
-from quality.checks import CHECKS, QualityCheck, row_count_tolerance
+from pipelines.config import Settings
+from quality.checks import CHECKS, QualityCheck
 
-EXPECTED_SEED = SEEDS_DIR / "config" / "expected_municipalities.csv"
 MAX_EXAMPLES = 5
 
 
@@ -108,7 +107,7 @@ def save_state(report: QualityReport, settings: Settings, run_id: str = "") -> P
     return path
 
 
-def expected_municipalities(previous: dict | None, seed: Path = EXPECTED_SEED) -> set[str]:
+def expected_municipalities(previous: dict | None, seed: Path) -> set[str]:
     """The dbt seed's list plus every municipality published the previous night."""
     codes: set[str] = set()
     if seed.exists():
@@ -129,9 +128,11 @@ def validate(tables: Mapping[str, pd.DataFrame], settings: Settings, *,
     from quality.suites import KEY_COLUMNS, build_suites, check_frames
 
     previous = load_state(settings)
-    frames = check_frames(tables, expected_municipalities(previous))
+    expected = expected_municipalities(
+        previous, settings.seeds / "config" / "expected_municipalities.csv")
+    frames = check_frames(tables, expected)
     suites = build_suites(settings.suppression_threshold if threshold is None else threshold,
-                          (previous or {}).get("row_counts", {}), row_count_tolerance())
+                          (previous or {}).get("row_counts", {}), settings.row_count_tolerance)
 
     docs_dir = data_docs_index(settings).parent
     build_dir = docs_dir.with_name(f".data_docs.tmp-{os.getpid()}")

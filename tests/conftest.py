@@ -24,7 +24,7 @@ def _isolated_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse")
+    return Settings.from_env(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse")
 
 
 def write_drop(landing: Path, municipality: str, extract_id: str, files: dict[str, tuple[str, str]],

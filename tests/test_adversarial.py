@@ -166,9 +166,9 @@ def _hostile_drops(landing: Path) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def hostile_night(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    settings = Settings(landing=root / "landing", warehouse=root / "warehouse")
     os.environ["ABSENCE_PSEUDONYM_KEY"] = TEST_KEY
     os.environ["DAGSTER_HOME"] = str(root / "dagster")
+    settings = Settings.from_env(landing=root / "landing", warehouse=root / "warehouse")
     drop(sim("091", days=10, pupils=40), "lesson_marks_csv", settings.landing, last=7)
     drop(sim("837", days=10, pupils=40, seed=837), "lesson_marks_csv", settings.landing)
     night1 = run_pipeline(settings)
@@ -384,7 +384,7 @@ def test_query_region_must_be_an_existing_two_digit_region(hostile_night, region
 def test_two_runs_at_once_never_fail_or_split_a_valid_drop(tmp_path):
     """Two real `absence run` processes on one warehouse: one publishes, the other refuses
     naming the lock; the drop is loaded whole, once."""
-    settings = Settings(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse")
+    settings = Settings.from_env(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse")
     folder = drop(sim("091", days=20, pupils=150), "lesson_marks_csv", settings.landing)
     manifest = json.loads((folder / "manifest.json").read_text())
     command = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(settings.landing),
@@ -406,13 +406,13 @@ def test_two_runs_at_once_never_fail_or_split_a_valid_drop(tmp_path):
 def test_two_ingests_of_one_municipality_at_once_load_it_once(tmp_path):
     """What the daemon and an `absence run` can do at the same moment: the municipality lock
     serialises them; the second sees the first's load and records a duplicate."""
-    settings = Settings(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse")
+    settings = Settings.from_env(landing=tmp_path / "landing", warehouse=tmp_path / "warehouse")
     drop(sim("091", days=20, pupils=150), "lesson_marks_csv", settings.landing)
     script = (
         "import sys; from pathlib import Path; from pipelines.config import Settings;"
         "from pipelines.ingest.extract import ingest_drop;"
         "from pipelines.ingest.landing import scan_landing;"
-        f"s = Settings(landing=Path({str(settings.landing)!r}), "
+        f"s = Settings.from_env(landing=Path({str(settings.landing)!r}), "
         f"warehouse=Path({str(settings.warehouse)!r}));"
         "(d,) = scan_landing(s.landing);"
         f"print(ingest_drop(d, s, {TEST_KEY!r}.encode()).status)")

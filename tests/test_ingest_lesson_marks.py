@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 import pyarrow.parquet as pq
 import pytest
@@ -38,8 +40,7 @@ def test_valid_drop_loads_pupil_days_and_latest_marking_wins(settings):
 def test_impossible_lesson_number_is_quarantined_with_reason_and_rest_loads(settings):
     marks = ("merkinnat.csv", MARKS_WITH_LESSON_15)
     # 1 bad row of 16 is above 5 %; raise the threshold so the row-level path is exercised.
-    settings = type(settings)(landing=settings.landing, warehouse=settings.warehouse,
-                              reject_threshold=0.2)
+    settings = dataclasses.replace(settings, reject_threshold=0.2)
     write_drop(settings.landing, "091", "20260827T234000", csv_files(marks=marks))
     entry = _ingest(settings)
     assert entry.status == "loaded"

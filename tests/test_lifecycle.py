@@ -78,9 +78,9 @@ def lifecycle(tmp_path_factory):
     """Night 1 loads five municipalities; night 2 brings a correction with deletions, a stale
     extract, and five damaged drops of one municipality."""
     root = tmp_path_factory.mktemp("lifecycle")
-    settings = Settings(landing=root / "landing", warehouse=root / "warehouse")
     os.environ["ABSENCE_PSEUDONYM_KEY"] = TEST_KEY
     os.environ["DAGSTER_HOME"] = str(root / "dagster")
+    settings = Settings.from_env(landing=root / "landing", warehouse=root / "warehouse")
     sims = {code: sim(code, seed=int(code)) for code in ("091", "837", "564", "179")}
     first = {
         "091": drop(sims["091"], "lesson_marks_csv", settings.landing),
@@ -270,7 +270,7 @@ def test_killed_mid_ingest_and_mid_publish_then_a_rerun_finishes_the_job(setting
 
 def _ingest_in_child(args):
     landing, warehouse, code = args
-    settings = Settings(landing=Path(landing), warehouse=Path(warehouse))
+    settings = Settings.from_env(landing=Path(landing), warehouse=Path(warehouse))
     (one,) = [d for d in scan_landing(settings.landing) if d.municipality_code == code]
     return ingest_drop(one, settings, TEST_KEY.encode()).status
 

@@ -25,9 +25,9 @@ KEY = "privacy-test-key-7f3a9c"
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("privacy")
-    settings = Settings(landing=root / "landing", warehouse=root / "warehouse")
     os.environ[KEY_ENV] = KEY
     os.environ["DAGSTER_HOME"] = str(root / "dagster")
+    settings = Settings.from_env(landing=root / "landing", warehouse=root / "warehouse")
     generate(settings.landing, municipalities=["091", "837", "564"], start=date(2026, 8, 10),
              days=10, seed=5)
     outcome = run_pipeline(settings)
@@ -128,7 +128,7 @@ def test_a_run_without_a_key_refuses_to_start(tmp_path):
 
 def test_the_demo_key_file_is_readable_by_its_owner_only(tmp_path, monkeypatch):
     monkeypatch.delenv(KEY_ENV)
-    key = load_key(tmp_path, create=True)
+    key = load_key(tmp_path, "", create=True)
     mode = stat.S_IMODE((tmp_path / "pseudonym.key").stat().st_mode)
     assert mode == 0o600 and len(key) >= 32
     assert load_key(tmp_path) == key  # the same pupil keeps the same key across nights

@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 from pipelines.config import PUBLISHED_TABLES, Settings
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
 from pipelines.generator import generate
 from pipelines.orchestrate import run_pipeline
 from pipelines.publish import publisher
@@ -55,17 +55,13 @@ def _digest(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
     root = tmp_path_factory.mktemp("quality")
-    settings = Settings(landing=root / "landing", warehouse=root / "warehouse")
+    home = root / "dagster_home"
+    settings = Settings(landing=root / "landing", warehouse=root / "warehouse",
+                        pseudonym_key=TEST_KEY, dagster_home=home)
     folders = generate(settings.landing, municipalities=MUNICIPALITIES,
                        start=date(2026, 8, 10), days=20, seed=11)
     corrupt = _corrupt_copy(next(f for f in folders if f.parent.name == "091"))
-    home = root / "dagster_home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ABSENCE_PSEUDONYM_KEY", TEST_KEY)
-        mp.setenv("ABSENCE_LANDING", str(settings.landing))
-        mp.setenv("ABSENCE_WAREHOUSE", str(settings.warehouse))
-        mp.setenv("DAGSTER_HOME", str(home))
-        outcome = run_pipeline(settings)
+    outcome = run_pipeline(settings)
     instance = dg.DagsterInstance.from_config(str(home))
     yield {"settings": settings, "outcome": outcome, "instance": instance,
            "corrupt_id": corrupt.name}
@@ -150,7 +146,7 @@ def blocked(night, tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("blocked") / "warehouse"
     shutil.copytree(night["settings"].warehouse, warehouse,
                     ignore=shutil.ignore_patterns(".dagster", "logs"))
-    settings = Settings(landing=night["settings"].landing, warehouse=warehouse)
+    settings = Settings.from_env(landing=night["settings"].landing, warehouse=warehouse)
     before = _digest(settings.published)
     state_before = (warehouse / "quality" / "row_counts.json").read_bytes()
     real = publisher.apply_suppression
@@ -164,28 +160,25 @@ def blocked(night, tmp_path_factory):
 
     from pipelines.definitions import defs
 
-    # The job's own `paths` resource reads ABSENCE_LANDING / ABSENCE_WAREHOUSE.
-    paths = AbsencePaths(landing=str(settings.landing), warehouse=str(warehouse))
+    absence = AbsenceSettings.of(settings)
     with dg.instance_for_test() as instance:
         # The alert sensor's first tick only sets its cursor; the failure comes after it.
-        cursor = _tick_alert_sensor(instance, paths, defs, cursor=None).cursor
+        cursor = _tick_alert_sensor(instance, absence, defs, cursor=None).cursor
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(publisher, "apply_suppression", broken_suppression)
-            mp.setenv("ABSENCE_LANDING", str(settings.landing))
-            mp.setenv("ABSENCE_WAREHOUSE", str(warehouse))
             result = defs.resolve_job_def("publish_job").execute_in_process(
-                instance=instance, raise_on_error=False,
+                instance=instance, raise_on_error=False, resources={"absence": absence},
                 asset_selection=[dg.AssetKey("published_statistics")])
-        yield {"settings": settings, "paths": paths, "result": result, "instance": instance,
+        yield {"settings": settings, "absence": absence, "result": result, "instance": instance,
                "before": before, "state_before": state_before, "defs": defs,
                "sensor_cursor": cursor}
 
 
-def _tick_alert_sensor(instance, paths, defs, cursor):
+def _tick_alert_sensor(instance, absence, defs, cursor):
     """One evaluation of the run-failure sensor, as the daemon performs it."""
-    from pipelines.defs.quality.sensors import alert_on_run_failure
+    from pipelines.defs.monitoring.sensors import alert_on_run_failure
 
-    with dg.build_sensor_context(instance=instance, resources={"paths": paths},
+    with dg.build_sensor_context(instance=instance, resources={"absence": absence},
                                  definitions=defs, cursor=cursor) as context:
         return alert_on_run_failure.evaluate_tick(context)
 
@@ -216,7 +209,7 @@ def test_run_failure_sensor_writes_an_alert_naming_run_step_and_error(blocked):
     result, instance = blocked["result"], blocked["instance"]
     alerts = blocked["settings"].warehouse / "alerts" / "alerts.jsonl"
     assert not alerts.exists()  # the cursor-setting tick saw no failure yet
-    _tick_alert_sensor(instance, blocked["paths"], blocked["defs"], blocked["sensor_cursor"])
+    _tick_alert_sensor(instance, blocked["absence"], blocked["defs"], blocked["sensor_cursor"])
     (line,) = alerts.read_text().splitlines()
     alert = json.loads(line)
     assert alert["run_id"] == result.run_id and alert["job"] == "publish_job"
@@ -227,12 +220,12 @@ def test_run_failure_sensor_writes_an_alert_naming_run_step_and_error(blocked):
     assert alert["error"] == step["error"]
 
     # The same record through Dagster's documented test context for run-status sensors.
-    from pipelines.defs.quality.sensors import alert_on_run_failure
+    from pipelines.defs.monitoring.sensors import alert_on_run_failure
 
     alert_on_run_failure(dg.build_run_status_sensor_context(
         sensor_name="alert_on_run_failure", dagster_instance=instance,
         dagster_run=result.dagster_run, dagster_event=result.get_run_failure_event(),
-        resources={"paths": blocked["paths"]}).for_run_failure())
+        resources={"absence": blocked["absence"]}).for_run_failure())
     second = json.loads(alerts.read_text().splitlines()[-1])
     assert {k: v for k, v in second.items() if k != "alerted_at"} == \
         {k: v for k, v in alert.items() if k != "alerted_at"}
@@ -242,7 +235,8 @@ def test_row_count_jump_and_lost_municipality_warn_but_do_not_block(night, tmp_p
     from quality.runner import validate
 
     tables = prepare(night["settings"]).tables
-    settings = Settings(landing=night["settings"].landing, warehouse=tmp_path / "warehouse")
+    settings = Settings.from_env(landing=night["settings"].landing,
+                                 warehouse=tmp_path / "warehouse")
     state = settings.warehouse / "quality" / "row_counts.json"
     state.parent.mkdir(parents=True)
     counts = {name: len(frame) * 3 for name, frame in tables.items()}
@@ -265,7 +259,7 @@ def test_publish_keeps_its_signature_and_writes_without_the_gate(night, tmp_path
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     shutil.copyfile(night["settings"].warehouse_db, warehouse / "absence.duckdb")
-    settings = Settings(landing=tmp_path / "landing", warehouse=warehouse)
+    settings = Settings.from_env(landing=tmp_path / "landing", warehouse=warehouse)
     result = publish(settings)
     assert result.national.exists() and set(result.rows) == set(PUBLISHED_TABLES)
     assert result.preview.startswith("| school year |")

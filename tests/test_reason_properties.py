@@ -116,7 +116,7 @@ def test_no_cell_or_header_value_reaches_a_reason_or_the_warehouse(tmp_path_fact
     needle = value.strip()
     assume(needle not in VOCABULARY and not needle.isdigit() and needle not in CONTRACT)
     root = tmp_path_factory.mktemp("cell")
-    settings_ = Settings(landing=root / "landing", warehouse=root / "warehouse")
+    settings_ = Settings.from_env(landing=root / "landing", warehouse=root / "warehouse")
     name, text = STUDENTS
     header, *rows = text.splitlines(keepends=True)
     cells = header.rstrip("\n").split(";")

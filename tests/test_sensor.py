@@ -5,15 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.ingest.sensors import landing_sensor
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
 from pipelines.ingest.extract import ingest_drop
 from pipelines.ingest.landing import scan_landing
 from tests.conftest import TEST_KEY, csv_files, write_drop
 
 
 def _evaluate(settings, instance):
-    paths = AbsencePaths(landing=str(settings.landing), warehouse=str(settings.warehouse))
-    with dg.build_sensor_context(instance=instance, resources={"paths": paths}) as context:
+    resources = {"absence": AbsenceSettings.of(settings)}
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
         return landing_sensor(context)
 
 

@@ -6,46 +6,41 @@ import csv
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines.config import SEEDS_DIR
 
-CODE_MAPS = SEEDS_DIR / "code_maps"
-REFERENCE = SEEDS_DIR / "reference"
-
-
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _rows(path: Path) -> tuple[dict[str, str], ...]:
     with path.open(encoding="utf-8", newline="") as handle:
         return tuple(csv.DictReader(handle))
 
 
-def mapped_codes(kind: str, profile: str, municipality_code: str) -> frozenset[str]:
-    """Local codes with a mapping for this municipality: the profile's own plus its overrides."""
-    path = CODE_MAPS / f"{kind}_code_map.csv"
-    return frozenset(
-        row["local_code"]
-        for row in _rows(path)
-        if row["profile"] == profile and row["municipality_code"] in ("", municipality_code)
-    )
+def resolved(seeds: Path, kind: str, profile: str, municipality_code: str) -> dict[str, str]:
+    """local code -> what it maps to (absence category or intervention type) for one
+    municipality: the profile's rows, a municipality's own row overriding the profile-wide row
+    of the same code (the rule dbt applies in int_code_maps__resolved)."""
+    target = {"absence": "category", "intervention": "intervention_type"}[kind]
+    rows = [r for r in _rows(seeds / "code_maps" / f"{kind}_code_map.csv")
+            if r["profile"] == profile and r["municipality_code"] in ("", municipality_code)]
+    # Profile-wide rows first, so the municipality's own row is the one that stays.
+    return {r["local_code"]: r[target]
+            for r in sorted(rows, key=lambda r: r["municipality_code"] != "")}
 
 
-def absence_counting_codes(profile: str, municipality_code: str) -> frozenset[str]:
-    """Local absence codes whose category counts as absence (DESIGN §6.1), a municipality's own
-    row overriding the profile-wide row of the same code (as in dbt)."""
-    category: dict[str, str] = {}
-    rows = [r for r in _rows(CODE_MAPS / "absence_code_map.csv") if r["profile"] == profile]
-    for row in sorted(rows, key=lambda r: r["municipality_code"] != ""):  # profile-wide first
-        if row["municipality_code"] in ("", municipality_code):
-            category[row["local_code"]] = row["category"]
-    counting = {r["category"] for r in _rows(CODE_MAPS / "absence_categories.csv")
+def mapped_codes(seeds: Path, kind: str, profile: str, municipality_code: str
+                 ) -> frozenset[str]:
+    """Local codes with a mapping for this municipality."""
+    return frozenset(resolved(seeds, kind, profile, municipality_code))
+
+
+def absence_counting_codes(seeds: Path, profile: str, municipality_code: str
+                           ) -> frozenset[str]:
+    """Local absence codes whose category counts as absence (DESIGN §6.1)."""
+    counting = {r["category"] for r in _rows(seeds / "code_maps" / "absence_categories.csv")
                 if r["counts_as_absence"].strip().lower() == "true"}
-    return frozenset(code for code, cat in category.items() if cat in counting)
+    return frozenset(code for code, category
+                     in resolved(seeds, "absence", profile, municipality_code).items()
+                     if category in counting)
 
 
-def known_municipalities() -> set[str]:
+def known_municipalities(seeds: Path) -> set[str]:
     """Statistics Finland municipality codes of the reference seed, as 3-digit text."""
-    return {row["kunta_code"] for row in _rows(REFERENCE / "kunnat_2026.csv")}
-
-
-def region_of() -> dict[str, str]:
-    """Municipality code -> maakunta (region) code."""
-    return {row["kunta_code"]: row["maakunta_code"] for row in _rows(REFERENCE / "kunnat_2026.csv")}
+    return {row["kunta_code"] for row in _rows(seeds / "reference" / "kunnat_2026.csv")}

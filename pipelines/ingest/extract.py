@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from pipelines import locks
 from pipelines.config import Settings
 from pipelines.ingest import ledger
-from pipelines.ingest.code_maps import absence_counting_codes, known_municipalities
+from pipelines.ingest.code_maps import known_municipalities
 from pipelines.ingest.errors import DropError
 from pipelines.ingest.isolation import ChildFailed, run_isolated
 from pipelines.ingest.landing import (
@@ -36,9 +36,10 @@ from pipelines.ingest.landing import (
     verify_checksums,
 )
 from pipelines.ingest.limits import IngestLimits
+from pipelines.ingest.profiles import reader_for
 from pipelines.ingest.pseudonym import Pseudonymiser
-from pipelines.ingest.writer import CANONICAL_SCHEMAS, REJECTS_SCHEMA, ExtractWriter, WriteResult
-from pipelines.profiles import reader_for
+from pipelines.ingest.writer import CANONICAL_SCHEMAS, ExtractWriter, WriteResult
+from pipelines.tables import REJECTED_ROWS
 
 UNATTRIBUTED = "_unattributed"
 
@@ -60,22 +61,19 @@ def ensure_layout(settings: Settings) -> None:
 
 
 def _rejects_with_context() -> pa.Schema:
-    return pa.schema([("municipality_code", pa.string()), ("extract_id", pa.string()),
-                      ("load_id", pa.string()), *REJECTS_SCHEMA])
+    return REJECTED_ROWS.schema()
 
 
-def ingest_drop(drop: Drop, settings: Settings, key: bytes,
-                limits: IngestLimits | None = None) -> ledger.LedgerEntry:
+def ingest_drop(drop: Drop, settings: Settings, key: bytes) -> ledger.LedgerEntry:
     """Process one drop and record the outcome in the ledger; never raises for bad input.
 
     Runs under the municipality's ingest lock: a second process ingesting the same
     municipality (another `absence run`, a run the Dagster daemon launched) waits.
     """
-    limits = limits or IngestLimits.from_env()
     ensure_layout(settings)
     lock = locks.lock_path(settings.warehouse, f"ingest-{drop.municipality_code}")
     with locks.hold(lock):
-        return _ingest_locked(drop, settings, key, limits)
+        return _ingest_locked(drop, settings, key, settings.limits)
 
 
 def _ingest_locked(drop: Drop, settings: Settings, key: bytes,
@@ -104,7 +102,8 @@ def _ingest_locked(drop: Drop, settings: Settings, key: bytes,
 
 def _ingest(drop: Drop, settings: Settings, key: bytes, entry: ledger.LedgerEntry,
             work: Path, limits: IngestLimits) -> None:
-    manifest = read_manifest(drop, known_municipalities(), now=entry.started_at, limits=limits)
+    manifest = read_manifest(drop, known_municipalities(settings.seeds), now=entry.started_at,
+                             limits=limits)
     entry.profile = manifest.profile
     entry.extracted_at = manifest.extracted_at
     entry.coverage_start, entry.coverage_end = manifest.coverage_start, manifest.coverage_end
@@ -124,9 +123,8 @@ def _ingest(drop: Drop, settings: Settings, key: bytes, entry: ledger.LedgerEntr
         return
 
     work.mkdir(parents=True, mode=0o700)
-    codes = absence_counting_codes(manifest.profile, manifest.municipality_code)
-    result: WriteResult = run_isolated(_read_drop, manifest, drop.extract_id, key, work, codes,
-                                       limits, limits=limits)
+    result: WriteResult = run_isolated(_read_drop, manifest, drop.extract_id, key, work,
+                                       settings.seeds, limits, limits=limits)
     entry.rows_read = result.rows_read
     entry.rows_rejected = result.rows_rejected
     entry.rows_loaded = sum(result.rows_loaded.values())
@@ -153,12 +151,12 @@ def _ingest(drop: Drop, settings: Settings, key: bytes, entry: ledger.LedgerEntr
         _write_quarantine(settings, entry, work)
 
 
-def _read_drop(manifest: Manifest, extract_id: str, key: bytes, work: Path,
-               absence_codes: frozenset[str], limits: IngestLimits) -> WriteResult:
+def _read_drop(manifest: Manifest, extract_id: str, key: bytes, work: Path, seeds: Path,
+               limits: IngestLimits) -> WriteResult:
     """Everything that reads the drop's files; runs in the child process."""
     writer = ExtractWriter(work, manifest, extract_id,
                            Pseudonymiser(key, manifest.municipality_code),
-                           absence_codes=absence_codes, limits=limits)
+                           seeds=seeds, limits=limits)
     reader_for(manifest.profile)(manifest, writer)
     return writer.finish()
 
@@ -210,7 +208,7 @@ def record_unattributed(settings: Settings) -> list[UnattributedDrop]:
     the ones seen for the first time. They get no ledger row (nothing dbt reads), so they can
     never break the build, and their files stay where they are."""
     new = []
-    for drop in unattributed_drops(settings.landing):
+    for drop in unattributed_drops(settings.landing, known_municipalities(settings.seeds)):
         folder = settings.quarantine / UNATTRIBUTED / drop.drop_id
         if (folder / "reason.json").exists():
             continue

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipelines.ingest.errors import DropError, file_label
+from pipelines.ingest.ledger import seen_load_ids
 from pipelines.ingest.limits import IngestLimits, check_file_size, read_json_document
 
 MANIFEST = "manifest.json"
@@ -112,8 +113,9 @@ def _complete_drops(landing: Path) -> list[Path]:
 
 
 def scan_landing(landing: Path, known_municipalities: set[str] | None = None) -> list[Drop]:
-    """Every complete drop of a known municipality; a folder without manifest.json is still
-    arriving. Drops under any other folder are `unattributed_drops`."""
+    """Every complete drop of a known municipality (default: the reference seed of this
+    repository); a folder without manifest.json is still arriving. Drops under any other
+    folder are `unattributed_drops`."""
     known = known_municipalities if known_municipalities is not None else _known()
     drops = [Drop(municipality_code=folder.parent.name, extract_id=extract_id_of(folder),
                   path=folder)
@@ -158,9 +160,29 @@ def unattributed_drops(landing: Path, known_municipalities: set[str] | None = No
 
 
 def _known() -> set[str]:
+    from pipelines.config import DEFAULT_DBT_PROJECT_DIR
     from pipelines.ingest.code_maps import known_municipalities
 
-    return known_municipalities()
+    return known_municipalities(DEFAULT_DBT_PROJECT_DIR / "seeds")
+
+
+def pending_drops(landing: Path, ledger_dir: Path, known_municipalities: set[str],
+                  municipality_code: str | None = None) -> list[Drop]:
+    """Complete drops without a ledger row, oldest extract first (DESIGN §3 ordering)."""
+    seen = seen_load_ids(ledger_dir)
+    drops = [
+        d for d in scan_landing(landing, known_municipalities)
+        if (municipality_code is None or d.municipality_code == municipality_code)
+        and d.load_id() not in seen
+    ]
+
+    def order(drop: Drop) -> tuple:
+        # Unreadable manifests sort last; ingest quarantines them with the reason.
+        extracted = peek_extracted_at(drop)
+        return (extracted is None, extracted.timestamp() if extracted else 0.0,
+                drop.municipality_code, drop.extract_id)
+
+    return sorted(drops, key=order)
 
 
 def peek_extracted_at(drop: Drop) -> datetime | None:

@@ -7,7 +7,6 @@ bounded by the child process each drop is read in (`isolation.py`).
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -33,15 +32,6 @@ class IngestLimits:
     max_compression_ratio: int = 200  # a part that inflates more than this is a zip bomb
     memory_bytes: int = 16 * GIB  # address space of the child reading one drop
     seconds: float = 3600.0  # wall time of one drop
-
-    @classmethod
-    def from_env(cls) -> IngestLimits:
-        """ABSENCE_INGEST_MEMORY_LIMIT (GiB) and ABSENCE_INGEST_TIMEOUT (s) override."""
-        defaults = cls()
-        memory = os.environ.get("ABSENCE_INGEST_MEMORY_LIMIT")
-        seconds = os.environ.get("ABSENCE_INGEST_TIMEOUT")
-        return cls(memory_bytes=int(float(memory) * GIB) if memory else defaults.memory_bytes,
-                   seconds=float(seconds) if seconds else defaults.seconds)
 
 
 def read_json_document(path: Path, max_bytes: int, *, label: str) -> object:

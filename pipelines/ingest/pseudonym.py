@@ -53,18 +53,18 @@ def check_key_continuity(warehouse: Path, key: bytes) -> None:
     os.replace(tmp, path)
 
 
-def load_key(warehouse: Path, *, create: bool = False) -> bytes:
-    """The key from ABSENCE_PSEUDONYM_KEY, else the warehouse's key file (made only by the
-    demo); checked against the warehouse's stored fingerprint (KeyMismatchError)."""
-    key = _find_key(warehouse, create=create)
+def load_key(warehouse: Path, configured: str = "", *, create: bool = False) -> bytes:
+    """The configured key (settings.pseudonym_key, from ABSENCE_PSEUDONYM_KEY), else the
+    warehouse's key file (made only by the demo); checked against the warehouse's stored
+    fingerprint (KeyMismatchError)."""
+    key = _find_key(warehouse, configured, create=create)
     check_key_continuity(warehouse, key)
     return key
 
 
-def _find_key(warehouse: Path, *, create: bool) -> bytes:
-    value = os.environ.get(KEY_ENV, "").strip()
-    if value:
-        return value.encode("utf-8")
+def _find_key(warehouse: Path, configured: str, *, create: bool) -> bytes:
+    if configured.strip():
+        return configured.strip().encode("utf-8")
     key_file = warehouse / KEY_FILE_NAME
     if key_file.is_file():
         return key_file.read_text("utf-8").strip().encode("utf-8")

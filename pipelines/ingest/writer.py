@@ -16,36 +16,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.ingest.code_maps import absence_counting_codes, mapped_codes
 from pipelines.ingest.errors import DropError, describe
-from pipelines.ingest.finalise import CANONICAL_TABLES, STAGED, finalise
+from pipelines.ingest.finalise import finalise
 from pipelines.ingest.identity_codes import first_with_identity_code
 from pipelines.ingest.landing import Manifest
 from pipelines.ingest.limits import IngestLimits
 from pipelines.ingest.pseudonym import Pseudonymiser
 from pipelines.ingest.readers import RawSource
+from pipelines.tables import CANONICAL, CANONICAL_TABLES, REJECTS, STAGED
 
-COMMON = [("municipality_code", pa.string()), ("profile", pa.string()), ("extract_id", pa.string())]
-LESSONS = pa.decimal128(18, 3)
-CANONICAL_SCHEMAS: dict[str, pa.Schema] = {
-    "students": pa.schema([*COMMON, ("student_key", pa.string()), ("school_code", pa.string()),
-                           ("grade", pa.int32()), ("enrolled_from", pa.date32()),
-                           ("enrolled_to", pa.date32())]),
-    "attendance": pa.schema([*COMMON, ("student_key", pa.string()), ("period_start", pa.date32()),
-                             ("period_end", pa.date32()), ("scheduled_lessons", LESSONS)]),
-    "absences": pa.schema([*COMMON, ("student_key", pa.string()), ("period_start", pa.date32()),
-                           ("period_end", pa.date32()), ("local_code", pa.string()),
-                           ("lessons", LESSONS)]),
-    "interventions": pa.schema([*COMMON, ("student_key", pa.string()),
-                                ("intervention_date", pa.date32()), ("local_code", pa.string()),
-                                ("role", pa.string())]),
-}
+CANONICAL_SCHEMAS: dict[str, pa.Schema] = {name: t.schema() for name, t in CANONICAL.items()}
 # Vectorised pre-filter for the identity-code guard: every value that
 # identity_codes.contains_identity_code accepts matches this (it lacks only the look-arounds).
 # Arrow's regular expressions are RE2, whose \d is ASCII only; Python's \d (the checker's) is any
 # Unicode digit, hence \p{Nd}.
 _CODE_SHAPE = r"\p{Nd}{6}[-+A-FU-Y]\p{Nd}{3}[0-9A-Y]"
-REJECTS_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("column", pa.string()),
-                            ("reason", pa.string())])
+REJECTS_SCHEMA = REJECTS.schema()
 
 
 @dataclass(frozen=True)
@@ -73,17 +60,21 @@ class ExtractWriter:
     """Collects one extract's typed records into staged Parquet, then finalises canonical files."""
 
     def __init__(self, work_dir: Path, manifest: Manifest, extract_id: str,
-                 pseudonymiser: Pseudonymiser, *, absence_codes: frozenset[str] = frozenset(),
-                 limits: IngestLimits | None = None):
+                 pseudonymiser: Pseudonymiser, *, seeds: Path, limits: IngestLimits):
         self.work = work_dir
         self.work.mkdir(parents=True, exist_ok=True)
         self.manifest = manifest
         self.extract_id = extract_id
         self.pseudonyms = pseudonymiser
-        self.absence_codes = absence_codes  # local codes that count as absence (DESIGN §6.1)
-        self.limits = limits or IngestLimits()
+        self.seeds = seeds  # the code maps a profile's codes must have a row in
+        self.limits = limits
         self.sources: list[RawSource] = []
         self._writers: dict[str, pq.ParquetWriter] = {}
+
+    def mapped_codes(self, kind: str) -> frozenset[str]:
+        """Local `absence` or `intervention` codes this municipality's rows may carry."""
+        m = self.manifest
+        return mapped_codes(self.seeds, kind, m.profile, m.municipality_code)
 
     # -- reading -------------------------------------------------------------------------
     def read(self, source: RawSource) -> Iterator[pd.DataFrame]:
@@ -152,8 +143,9 @@ class ExtractWriter:
         return frame.drop(index=list(bad_index))
 
     def _stage(self, kind: str, frame: pd.DataFrame, source: RawSource) -> None:
-        table = pa.Table.from_pandas(
-            frame[STAGED[kind].names + ["_row"]].assign(_file=source.label), preserve_index=False)
+        columns = [c for c in STAGED[kind].names if c != "_file"]
+        table = pa.Table.from_pandas(frame[columns].assign(_file=source.label),
+                                     preserve_index=False)
         if kind not in self._writers:
             self._writers[kind] = pq.ParquetWriter(self.work / f"staged_{kind}.parquet",
                                                    table.schema)
@@ -168,7 +160,8 @@ class ExtractWriter:
         outputs = {table: self.work / f"{table}.parquet" for table in CANONICAL_TABLES}
         done = finalise(
             staged={kind: self.work / f"staged_{kind}.parquet" for kind in STAGED},
-            absence_codes=self.absence_codes, outputs=outputs,
+            absence_codes=absence_counting_codes(self.seeds, m.profile, m.municipality_code),
+            outputs=outputs,
             constants={"municipality_code": m.municipality_code, "profile": m.profile,
                        "extract_id": self.extract_id},
             temp_dir=self.work / "duckdb_tmp")

@@ -15,9 +15,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import PUBLISHED_TABLES, Settings
+from pipelines.config import Settings
 from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.suppression import RULES, suppress
+from pipelines.tables import PUBLISHED_TABLES
 
 NATIONAL_LEVELS = ("national", "region", "municipality")
 REGION_LEVELS = ("region", "municipality", "school")

@@ -5,13 +5,14 @@ import json
 
 import dagster as dg
 
-from pipelines.config import CANONICAL_TABLES
 from pipelines.defs.ingest.partitions import municipality_partitions
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
 from pipelines.ingest import ledger
+from pipelines.ingest.code_maps import known_municipalities
 from pipelines.ingest.extract import ingest_drop
-from pipelines.ingest.landing import Drop, peek_extracted_at, scan_landing
+from pipelines.ingest.landing import pending_drops, scan_landing
 from pipelines.ingest.pseudonym import load_key
+from pipelines.tables import CANONICAL_TABLES
 
 LEDGER_KEY = dg.AssetKey("extract_ledger")
 QUARANTINE_KEY = dg.AssetKey("rejected_rows")
@@ -22,24 +23,6 @@ class IngestConfig(dg.Config):
     """Which drop to load; empty = every pending drop of the partition's municipality."""
 
     extract_id: str = ""
-
-
-def pending_drops(landing, ledger_dir, municipality_code: str | None = None) -> list[Drop]:
-    """Complete drops without a ledger row, oldest extract first (DESIGN §3 ordering)."""
-    seen = ledger.seen_load_ids(ledger_dir)
-    drops = [
-        d for d in scan_landing(landing)
-        if (municipality_code is None or d.municipality_code == municipality_code)
-        and d.load_id() not in seen
-    ]
-
-    def order(drop: Drop) -> tuple:
-        # Unreadable manifests sort last; ingest quarantines them with the reason.
-        extracted = peek_extracted_at(drop)
-        return (extracted is None, extracted.timestamp() if extracted else 0.0,
-                drop.municipality_code, drop.extract_id)
-
-    return sorted(drops, key=order)
 
 
 @dg.multi_asset(
@@ -64,20 +47,22 @@ def pending_drops(landing, ledger_dir, municipality_code: str | None = None) -> 
     partitions_def=municipality_partitions,
     can_subset=False,
 )
-def ingest_extract(context: dg.AssetExecutionContext, config: IngestConfig, paths: AbsencePaths):
+def ingest_extract(context: dg.AssetExecutionContext, config: IngestConfig,
+                   absence: AbsenceSettings):
     """Parse, guard, pseudonymise, validate and write one municipality's pending drop(s)."""
-    settings = paths.settings()
+    settings = absence.settings()
+    known = known_municipalities(settings.seeds)
     municipality = context.partition_key
     if config.extract_id:
         # Found by scanning, never by joining the configured text onto a path.
-        drops = [d for d in scan_landing(settings.landing)
+        drops = [d for d in scan_landing(settings.landing, known)
                  if d.municipality_code == municipality and d.extract_id == config.extract_id]
     else:
-        drops = pending_drops(settings.landing, settings.ledger, municipality)
+        drops = pending_drops(settings.landing, settings.ledger, known, municipality)
     if not drops:
         raise dg.Failure(f"No such pending drop of municipality {municipality} in "
                          f"{settings.landing}")
-    key = load_key(settings.warehouse)
+    key = load_key(settings.warehouse, settings.pseudonym_key)
     entries = [ingest_drop(drop, settings, key) for drop in drops]
     last = entries[-1]
     loaded = [e for e in entries if e.status == "loaded"]

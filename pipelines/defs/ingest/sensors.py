@@ -3,10 +3,12 @@
 
 import dagster as dg
 
-from pipelines.defs.ingest.assets import ingest_extract, pending_drops
+from pipelines.defs.ingest.assets import ingest_extract
 from pipelines.defs.ingest.partitions import municipality_partitions
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
+from pipelines.ingest.code_maps import known_municipalities
 from pipelines.ingest.extract import record_unattributed
+from pipelines.ingest.landing import pending_drops
 
 ingest_job = dg.define_asset_job(
     "ingest_job", selection=dg.AssetSelection.assets(ingest_extract),
@@ -17,13 +19,15 @@ ingest_job = dg.define_asset_job(
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=30,
            default_status=dg.DefaultSensorStatus.RUNNING)
-def landing_sensor(context: dg.SensorEvaluationContext, paths: AbsencePaths) -> dg.SensorResult:
+def landing_sensor(context: dg.SensorEvaluationContext,
+                   absence: AbsenceSettings) -> dg.SensorResult:
     """A drop is complete when its manifest.json exists; run_key makes each drop run once."""
-    settings = paths.settings()
+    settings = absence.settings()
     for drop in record_unattributed(settings):
         context.log.warning(f"Quarantined a drop under a folder that is no known municipality "
                             f"({drop.shown_folder or drop.drop_id}): {drop.reason}")
-    drops = pending_drops(settings.landing, settings.ledger)
+    drops = pending_drops(settings.landing, settings.ledger,
+                          known_municipalities(settings.seeds))
     known = set(context.instance.get_dynamic_partitions(municipality_partitions.name))
     new = sorted({d.municipality_code for d in drops} - known)
     return dg.SensorResult(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
 
 FRESHNESS_KEY = dg.AssetKey("data_freshness")
@@ -50,8 +50,8 @@ def _reason(row: dict) -> str:
                 "data_freshness marks a municipality late, missing or quarantined, and names "
                 "each with its reason. Warning only: earlier data stays published.",
 )
-def extracts_on_time(paths: AbsencePaths) -> dg.AssetCheckResult:
-    rows = read_freshness(paths.settings().warehouse_db)
+def extracts_on_time(absence: AbsenceSettings) -> dg.AssetCheckResult:
+    rows = read_freshness(absence.settings().warehouse_db)
     flagged = [r for r in rows if r["status"] in NOT_OK]
     by_status = {s: [r["municipality_code"] for r in flagged if r["status"] == s] for s in NOT_OK}
     table = "\n".join(

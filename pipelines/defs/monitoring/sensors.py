@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.config import Settings
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
 
 MAX_MESSAGE = 4000
 MAX_ASSETS = 20
@@ -84,7 +84,7 @@ def write_alert(record: dict, settings: Settings) -> Path:
     description="Appends an alert record (run id, job, failed steps and assets, error) to "
                 "$ABSENCE_WAREHOUSE/alerts/alerts.jsonl for every failed run.",
 )
-def alert_on_run_failure(context: dg.RunFailureSensorContext, paths: AbsencePaths) -> None:
+def alert_on_run_failure(context: dg.RunFailureSensorContext, absence: AbsenceSettings) -> None:
     record = alert_record(context)
-    path = write_alert(record, paths.settings())
+    path = write_alert(record, absence.settings())
     context.log.info(f"Alert for run {record['run_id']} ({record['job']}) written to {path}")

@@ -10,15 +10,14 @@ as an asset check of `published_statistics`.
 import dagster as dg
 
 from pipelines import locks
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
 from pipelines.publish.publisher import prepare, write
+from pipelines.tables import PUBLISHED_TABLES
 from quality.checks import CHECKS
 
 PUBLISHED_KEY = dg.AssetKey("published_statistics")
-MART_KEYS = [dg.AssetKey(name) for name in (
-    "absence_rates", "attendance_tiers", "intervention_metrics", "interventions_by_type",
-    "data_freshness")]
+MART_KEYS = [dg.AssetKey(name) for name in PUBLISHED_TABLES]
 MAX_FAILURES_SHOWN = 20
 
 
@@ -27,11 +26,11 @@ MAX_FAILURES_SHOWN = 20
     check_specs=[dg.AssetCheckSpec(c.name, asset=PUBLISHED_KEY, description=c.description,
                                    blocking=c.blocking) for c in CHECKS],
 )
-def published_statistics(context: dg.AssetExecutionContext, paths: AbsencePaths):
+def published_statistics(context: dg.AssetExecutionContext, absence: AbsenceSettings):
     """published/national.duckdb, published/regions/<rr>.duckdb and published/parquet/, each
     written to a temporary file and renamed into place, only after the blocking quality
     checks (Great Expectations suites on the suppressed tables) passed."""
-    settings = paths.settings()
+    settings = absence.settings()
     with locks.hold(locks.lock_path(settings.warehouse, "warehouse")):
         yield from _publish(context, settings)
 

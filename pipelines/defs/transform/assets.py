@@ -6,6 +6,7 @@ a DuckDB file has one writer at a time.
 """
 
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,14 +14,18 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines import locks
-from pipelines.dbt_project import dbt_project
+from pipelines.config import Settings
+from pipelines.dbt_project import dbt_environment, dbt_project
 from pipelines.defs.ingest.assets import CANONICAL_KEYS, LEDGER_KEY, QUARANTINE_KEY
-from pipelines.defs.resources import AbsencePaths
+from pipelines.defs.resources import AbsenceSettings
 from pipelines.ingest.extract import ensure_layout
 
 WAREHOUSE_POOL = "warehouse"
 
-dbt_project.prepare_if_dev()
+# Under `dagster dev` only (dagster-dbt's rule): parse the project with this deployment's
+# settings exported, as the build will.
+with dbt_environment(Settings.from_env()):
+    dbt_project.prepare_if_dev()
 
 
 class AbsenceDbtTranslator(DagsterDbtTranslator):
@@ -65,12 +70,16 @@ class DbtBuildConfig(dg.Config):
     pool=WAREHOUSE_POOL,
 )
 def absence_dbt_assets(context: dg.AssetExecutionContext, config: DbtBuildConfig,
-                       dbt: DbtCliResource, paths: AbsencePaths):
+                       dbt: DbtCliResource, absence: AbsenceSettings):
     """Seeds, models and dbt tests in one build; failing error-severity tests fail the run."""
-    settings = paths.settings()
+    settings = absence.settings()
     ensure_layout(settings)
-    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    args = ["build", "--vars", json.dumps(settings.dbt_vars())]
+    if config.full_refresh:
+        args.append("--full-refresh")
     # The pool serialises writers within one Dagster instance; the file lock also keeps out an
     # `absence run` of another instance (or a run beside the daemon) on the same warehouse.
-    with locks.hold(locks.lock_path(settings.warehouse, "warehouse")):
+    with locks.hold(locks.lock_path(settings.warehouse, "warehouse")), \
+            dbt_environment(settings):
         yield from dbt.cli(args, context=context).stream()
+

@@ -13,7 +13,7 @@ ProfileReader = Callable[[Manifest, ExtractWriter], None]
 
 def reader_for(profile: str) -> ProfileReader:
     """The reader of a known profile (the manifest check has already rejected unknown ones)."""
-    from pipelines.profiles import daily_summary_jsonl, lesson_marks_csv, weekly_totals_xlsx
+    from pipelines.ingest.profiles import daily_summary_jsonl, lesson_marks_csv, weekly_totals_xlsx
 
     readers: dict[str, ProfileReader] = {
         "lesson_marks_csv": lesson_marks_csv.read,

@@ -7,7 +7,6 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from pipelines.ingest.code_maps import mapped_codes
 from pipelines.ingest.convert import to_date, to_number, to_text, without_rejected
 from pipelines.ingest.landing import Manifest
 from pipelines.ingest.readers import JsonLinesSource, RawSource
@@ -65,7 +64,6 @@ def _check_types(source: RawSource, frame: pd.DataFrame) -> pd.DataFrame:
 
 def read(manifest: Manifest, writer: ExtractWriter) -> None:
     start, end = manifest.coverage_start, manifest.coverage_end
-    code = manifest.municipality_code
 
     def source(key: str) -> JsonLinesSource:
         entry = manifest.files[key]
@@ -88,7 +86,7 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
         writer.students(without_rejected(src, frame), students_schema(), src)
 
     src = source("attendance")
-    codes = mapped_codes("absence", PROFILE, code)
+    codes = writer.mapped_codes("absence")
     for raw in writer.read(src):
         raw = _check_types(src, raw)
         day = to_date(src, raw, "date", ISO)
@@ -104,7 +102,7 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
                        absences_schema(start, end, codes, 12), src)
 
     src = source("interventions")
-    codes = mapped_codes("intervention", PROFILE, code)
+    codes = writer.mapped_codes("intervention")
     for raw in writer.read(src):
         raw = _check_types(src, raw)
         frame = raw.assign(local_id=to_text(raw, "student_ref"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pipelines.ingest.code_maps import mapped_codes
 from pipelines.ingest.convert import to_date, to_number, to_text, without_rejected
 from pipelines.ingest.landing import Manifest
 from pipelines.ingest.readers import CsvSource
@@ -38,7 +37,6 @@ TIMESTAMP = "%d.%m.%Y %H:%M"
 def read(manifest: Manifest, writer: ExtractWriter) -> None:
     """Read the four files in dependency order: students first, since they define the pupils."""
     start, end = manifest.coverage_start, manifest.coverage_end
-    code = manifest.municipality_code
 
     def source(key: str) -> CsvSource:
         entry = manifest.files[key]
@@ -68,7 +66,7 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
                        attendance_schema(start, end, max_lessons=12), src)
 
     src = source("marks")
-    codes = mapped_codes("absence", PROFILE, code)
+    codes = writer.mapped_codes("absence")
     for raw in writer.read(src):
         frame = raw.assign(
             local_id=to_text(raw, "oppilas_id"),
@@ -80,7 +78,7 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
         writer.records("marks", without_rejected(src, frame), marks_schema(start, end, codes), src)
 
     src = source("interventions")
-    codes = mapped_codes("intervention", PROFILE, code)
+    codes = writer.mapped_codes("intervention")
     for raw in writer.read(src):
         frame = raw.assign(
             local_id=to_text(raw, "oppilas_id"),

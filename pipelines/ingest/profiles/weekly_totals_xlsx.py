@@ -10,7 +10,6 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from pipelines.ingest.code_maps import mapped_codes
 from pipelines.ingest.convert import to_number, to_text, without_rejected
 from pipelines.ingest.landing import Manifest
 from pipelines.ingest.limits import check_workbook
@@ -79,7 +78,6 @@ def _week_start(source: RawSource, frame: pd.DataFrame) -> pd.Series:
 
 def read(manifest: Manifest, writer: ExtractWriter) -> None:
     start, end = manifest.coverage_start, manifest.coverage_end
-    code = manifest.municipality_code
     workbook = manifest.files["workbook"]
     check_workbook(workbook.path, writer.limits, label=workbook.label)
 
@@ -99,7 +97,7 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
         writer.students(without_rejected(src, frame), students_schema(), src)
 
     src = source("Poissaolot")
-    codes = mapped_codes("absence", PROFILE, code)
+    codes = writer.mapped_codes("absence")
     for raw in writer.read(src):
         monday = _week_start(src, raw)
         frame = raw.assign(
@@ -119,7 +117,7 @@ def read(manifest: Manifest, writer: ExtractWriter) -> None:
                        absences_schema(start, end, codes, MAX_WEEKLY_LESSONS), src)
 
     src = source("Toimenpiteet")
-    codes = mapped_codes("intervention", PROFILE, code)
+    codes = writer.mapped_codes("intervention")
     for raw in writer.read(src):
         frame = raw.assign(local_id=to_text(raw, "tunniste"),
                            intervention_date=_dates(src, raw, "pvm", True),
