@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from pipelines import generator as g
+from pipelines.generator.calendar import _municipality_index
 
 SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 START = date(2026, 10, 1)  # 25 school days from here span Helsinki's autumn break (week 42)
@@ -488,7 +489,7 @@ def test_generate_starts_with_helsinki_and_spreads_profiles_over_regions(tmp_pat
     manifests = [manifest(f) for f in folders]
     assert manifests[0]["municipality_code"] == "091"
     assert [m["profile"] for m in manifests] == list(g.PROFILES)
-    regions = {g._municipality_index()[m["municipality_code"]].region_code for m in manifests}
+    regions = {_municipality_index()[m["municipality_code"]].region_code for m in manifests}
     assert len(regions) == 3
     for folder, m in zip(folders, manifests, strict=True):
         assert folder.parent.name == m["municipality_code"] and folder.parent.parent == tmp_path
