@@ -176,14 +176,24 @@ def unit_bars(records: list[dict], references: list[dict], *, axis_title: str,
         x=alt.X("value:Q", title=axis_title, axis=alt.Axis(format=value_format, tickCount=5)),
         tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=axis_title)],
     )
-    layers = [bars.mark_bar(color=SCOPE_COLOUR, height={"band": 0.75}),
-              bars.mark_text(align="left", dx=4, fontSize=11, color="#1b1f24")
-              .encode(text="text:N")]
+    top = max(r["value"] for r in [*records, *references])
+    layers = [bars.mark_bar(color=SCOPE_COLOUR, height={"band": 0.75})]
+    # A bar's value is written inside its end (white) when the bar is long enough, so the
+    # reference lines, which sit near the bars' ends, never run through it.
+    inside = [r for r in records if r["value"] >= 0.25 * top]
+    outside = [r for r in records if r["value"] < 0.25 * top]
+    if inside:
+        layers.append(alt.Chart(data(inside)).encode(x="value:Q", y=alt.Y("label:N", sort=order),
+                                                     text="text:N")
+                      .mark_text(align="right", dx=-4, fontSize=11, color="white"))
+    if outside:
+        layers.append(alt.Chart(data(outside)).encode(x="value:Q",
+                                                      y=alt.Y("label:N", sort=order),
+                                                      text="text:N")
+                      .mark_text(align="left", dx=4, fontSize=11, color="#1b1f24"))
     if references:
-        # Each reference's label on its own line above the bars, so two never overlap.
         # Each reference's label on its own line above the bars, so two never overlap; one
         # near the right edge is written leftwards from its line.
-        top = max(r["value"] for r in [*records, *references])
         references = [{**ref, "label_y": -4 - 15 * n} for n, ref in enumerate(references)]
         layers.append(alt.Chart(data(references)).encode(x="value:Q")
                       .mark_rule(color="#3b434b", strokeDash=[4, 3], strokeWidth=1.5))

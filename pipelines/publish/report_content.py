@@ -336,6 +336,8 @@ def _units(r: Report, level: str) -> list:
                             charts.unit_bars(records, references,
                                              axis_title=L["measure.absence_rate"],
                                              value_format=".0%")))
+        if len(records) < len(order):
+            blocks.append(Note(L["units.not_in_chart"]))
     elif records:
         blocks.append(Note(L.fill("units.too_many", count=len(records), limit=MAX_BARS)))
     head = [L[f"table.{level}"], L["measure.students"], L["measure.absence_rate"],
