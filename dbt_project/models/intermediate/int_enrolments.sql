@@ -13,7 +13,7 @@ students as (
 
 municipalities as (
 
-    select * from {{ ref('kunnat_2026') }}
+    select * from {{ ref('int_municipalities') }}
 
 ),
 
@@ -22,7 +22,7 @@ enrolments as (
     select
         students.student_key,
         students.municipality_code,
-        municipalities.maakunta_code as region_code,
+        municipalities.region_code,
         students.school_code,
         students.grade,
         {{ grade_band('students.grade') }} as grade_band,
@@ -34,7 +34,7 @@ enrolments as (
     from students
 
     left join municipalities
-        on students.municipality_code = municipalities.kunta_code
+        on students.municipality_code = municipalities.municipality_code
 
 )
 

@@ -29,7 +29,7 @@ enrolments as (
 
 municipalities as (
 
-    select * from {{ ref('kunnat_2026') }}
+    select * from {{ ref('int_municipalities') }}
 
 ),
 
@@ -130,7 +130,7 @@ final as (
     select
         with_enrolment.student_key,
         with_enrolment.municipality_code,
-        municipalities.maakunta_code as region_code,
+        municipalities.region_code,
         with_enrolment.school_code,
         with_enrolment.grade,
         with_enrolment.grade_band,
@@ -151,7 +151,7 @@ final as (
         on with_enrolment.intervention_type = intervention_types.intervention_type
 
     left join municipalities
-        on with_enrolment.municipality_code = municipalities.kunta_code
+        on with_enrolment.municipality_code = municipalities.municipality_code
 
 )
 

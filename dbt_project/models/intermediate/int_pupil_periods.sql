@@ -120,7 +120,7 @@ enrolments as (
 
 municipalities as (
 
-    select * from {{ ref('kunnat_2026') }}
+    select * from {{ ref('int_municipalities') }}
 
 ),
 
@@ -225,7 +225,7 @@ pupil_periods as (
     select
         attendance.student_key,
         attendance.municipality_code,
-        municipalities.maakunta_code as region_code,
+        municipalities.region_code,
         case
             when single_enrolments.student_key is not null then single_enrolments.school_code
             else date_enrolments.school_code
@@ -275,7 +275,7 @@ pupil_periods as (
         and date_enrolments.enrolment_rank = 1
 
     left join municipalities
-        on attendance.municipality_code = municipalities.kunta_code
+        on attendance.municipality_code = municipalities.municipality_code
 
 )
 
