@@ -1,6 +1,6 @@
--- Absence records with their harmonised category (DESIGN §6.1). The code map is keyed by
--- (profile, local code); a row for the record's own municipality overrides the
--- profile-wide row (empty municipality_code).
+-- Absence records with their harmonised category (DESIGN §6.1) from the code map resolved
+-- for the record's municipality (int_code_maps__resolved: the municipality's own row
+-- first, then the profile-wide row).
 
 with
 
@@ -10,21 +10,15 @@ absences as (
 
 ),
 
-code_map as (
+code_maps as (
 
-    select * from {{ ref('absence_code_map') }}
-
-),
-
-municipal_codes as (
-
-    select * from code_map where coalesce(municipality_code, '') <> ''
+    select * from {{ ref('int_code_maps__resolved') }}
 
 ),
 
-profile_codes as (
+absence_codes as (
 
-    select * from code_map where coalesce(municipality_code, '') = ''
+    select * from code_maps where code_map = 'absence'
 
 ),
 
@@ -38,19 +32,15 @@ categorised as (
         absences.period_start,
         absences.period_end,
         absences.local_code,
-        coalesce(municipal_codes.category, profile_codes.category) as category,
+        absence_codes.harmonised_code as category,
         absences.lessons
 
     from absences
 
-    left join municipal_codes
-        on absences.profile = municipal_codes.profile
-        and absences.municipality_code = municipal_codes.municipality_code
-        and absences.local_code = municipal_codes.local_code
-
-    left join profile_codes
-        on absences.profile = profile_codes.profile
-        and absences.local_code = profile_codes.local_code
+    left join absence_codes
+        on absences.profile = absence_codes.profile
+        and absences.municipality_code = absence_codes.municipality_code
+        and absences.local_code = absence_codes.local_code
 
 )
 

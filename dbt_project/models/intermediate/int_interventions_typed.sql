@@ -1,5 +1,6 @@
--- Interventions with their harmonised type, tier and dimension (DESIGN §6.2), placed in
--- the school and grade of the enrolment covering the intervention date.
+-- Interventions with their harmonised type, tier and dimension (DESIGN §6.2) from the code
+-- map resolved for the municipality (int_code_maps__resolved), placed in the school and
+-- grade of the enrolment covering the intervention date.
 
 with
 
@@ -9,9 +10,9 @@ interventions as (
 
 ),
 
-code_map as (
+code_maps as (
 
-    select * from {{ ref('intervention_code_map') }}
+    select * from {{ ref('int_code_maps__resolved') }}
 
 ),
 
@@ -33,15 +34,9 @@ municipalities as (
 
 ),
 
-municipal_codes as (
+intervention_codes as (
 
-    select * from code_map where coalesce(municipality_code, '') <> ''
-
-),
-
-profile_codes as (
-
-    select * from code_map where coalesce(municipality_code, '') = ''
+    select * from code_maps where code_map = 'intervention'
 
 ),
 
@@ -55,19 +50,14 @@ typed as (
         interventions.intervention_date,
         interventions.local_code,
         interventions.role,
-        coalesce(municipal_codes.intervention_type, profile_codes.intervention_type)
-            as intervention_type
+        intervention_codes.harmonised_code as intervention_type
 
     from interventions
 
-    left join municipal_codes
-        on interventions.profile = municipal_codes.profile
-        and interventions.municipality_code = municipal_codes.municipality_code
-        and interventions.local_code = municipal_codes.local_code
-
-    left join profile_codes
-        on interventions.profile = profile_codes.profile
-        and interventions.local_code = profile_codes.local_code
+    left join intervention_codes
+        on interventions.profile = intervention_codes.profile
+        and interventions.municipality_code = intervention_codes.municipality_code
+        and interventions.local_code = intervention_codes.local_code
 
 ),
 
