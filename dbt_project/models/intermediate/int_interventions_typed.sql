@@ -1,6 +1,6 @@
 -- Interventions with their harmonised type, tier and dimension (DESIGN §6.2) from the code
 -- map resolved for the municipality (int_code_maps__resolved), placed in the school and
--- grade of the enrolment covering the intervention date.
+-- grade of the enrolment covering the intervention date (macro place_on_enrolment).
 
 with
 
@@ -61,57 +61,9 @@ typed as (
 
 ),
 
-intervention_days as (
-
-    select distinct
-        municipality_code,
-        student_key,
-        intervention_date
-
-    from typed
-
-),
-
-day_enrolments as (
-
-    select
-        intervention_days.municipality_code,
-        intervention_days.student_key,
-        intervention_days.intervention_date,
-        enrolments.school_code,
-        enrolments.grade,
-        enrolments.grade_band,
-        row_number() over (
-            partition by
-                intervention_days.municipality_code,
-                intervention_days.student_key,
-                intervention_days.intervention_date
-            order by {{ enrolment_priority('intervention_days.intervention_date') }}
-        ) as enrolment_rank
-
-    from intervention_days
-
-    left join enrolments
-        on intervention_days.municipality_code = enrolments.municipality_code
-        and intervention_days.student_key = enrolments.student_key
-
-),
-
 with_enrolment as (
 
-    select
-        typed.*,
-        day_enrolments.school_code,
-        day_enrolments.grade,
-        day_enrolments.grade_band
-
-    from typed
-
-    inner join day_enrolments
-        on typed.municipality_code = day_enrolments.municipality_code
-        and typed.student_key = day_enrolments.student_key
-        and typed.intervention_date = day_enrolments.intervention_date
-        and day_enrolments.enrolment_rank = 1
+    {{ place_on_enrolment('typed', 'intervention_date') }}
 
 ),
 

@@ -1,6 +1,7 @@
 -- One row per pupil record (pupil-day, or Monday-Sunday for weekly profiles) with the
 -- harmonised absence categories (DESIGN §6.1) and the calendar of DESIGN §7: a record
--- counts on its period_end, in the school and grade of the enrolment covering that date.
+-- counts on its period_end, in the school and grade of the enrolment covering that date
+-- (macro place_on_enrolment).
 -- Pupil-level and restricted: never published.
 --
 -- Incremental, partitioned by (municipality, school year): a build replaces only the
@@ -146,103 +147,27 @@ absence_totals as (
 
 ),
 
--- Most pupils have one enrolment in their municipality: it places every record of theirs
--- (the ranking below would pick it whatever the date). Only pupils with several are
--- ranked per record date, so the window sorts their dates, not every pupil's.
-enrolment_counts as (
+-- DESIGN §7: the school and grade of the enrolment covering the record's period_end.
+placed_attendance as (
 
-    select
-        municipality_code,
-        student_key,
-        count(*) as enrolment_count
-
-    from enrolments
-
-    group by
-        municipality_code,
-        student_key
-
-),
-
-single_enrolments as (
-
-    select enrolments.*
-
-    from enrolments
-
-    inner join enrolment_counts
-        on enrolments.municipality_code = enrolment_counts.municipality_code
-        and enrolments.student_key = enrolment_counts.student_key
-
-    where enrolment_counts.enrolment_count = 1
-
-),
-
-record_dates as (
-
-    select distinct
-        attendance.municipality_code,
-        attendance.student_key,
-        attendance.period_end
-
-    from attendance
-
-    inner join enrolment_counts
-        on attendance.municipality_code = enrolment_counts.municipality_code
-        and attendance.student_key = enrolment_counts.student_key
-
-    where enrolment_counts.enrolment_count > 1
-
-),
-
-date_enrolments as (
-
-    select
-        record_dates.municipality_code,
-        record_dates.student_key,
-        record_dates.period_end,
-        enrolments.school_code,
-        enrolments.grade,
-        enrolments.grade_band,
-        row_number() over (
-            partition by
-                record_dates.municipality_code,
-                record_dates.student_key,
-                record_dates.period_end
-            order by {{ enrolment_priority('record_dates.period_end') }}
-        ) as enrolment_rank
-
-    from record_dates
-
-    inner join enrolments
-        on record_dates.municipality_code = enrolments.municipality_code
-        and record_dates.student_key = enrolments.student_key
+    {{ place_on_enrolment('attendance', 'period_end') }}
 
 ),
 
 pupil_periods as (
 
     select
-        attendance.student_key,
-        attendance.municipality_code,
+        placed_attendance.student_key,
+        placed_attendance.municipality_code,
         municipalities.region_code,
-        case
-            when single_enrolments.student_key is not null then single_enrolments.school_code
-            else date_enrolments.school_code
-        end as school_code,
-        case
-            when single_enrolments.student_key is not null then single_enrolments.grade
-            else date_enrolments.grade
-        end as grade,
-        case
-            when single_enrolments.student_key is not null then single_enrolments.grade_band
-            else date_enrolments.grade_band
-        end as grade_band,
-        attendance.period_start,
-        attendance.period_end,
-        {{ school_year_label('attendance.period_end') }} as school_year,
-        {{ term_of('attendance.period_end') }} as term,
-        attendance.scheduled_lessons,
+        placed_attendance.school_code,
+        placed_attendance.grade,
+        placed_attendance.grade_band,
+        placed_attendance.period_start,
+        placed_attendance.period_end,
+        {{ school_year_label('placed_attendance.period_end') }} as school_year,
+        {{ term_of('placed_attendance.period_end') }} as term,
+        placed_attendance.scheduled_lessons,
         {%- for category, column in categories %}
         cast(coalesce(absence_totals.{{ column }}, 0) as decimal(18, 3)) as {{ column }},
         {%- endfor %}
@@ -252,30 +177,20 @@ pupil_periods as (
             {%- endfor %}
             as decimal(18, 3)
         ) as absent_lessons,
-        attendance.profile,
-        attendance.extract_id,
-        attendance.partition_fingerprint
+        placed_attendance.profile,
+        placed_attendance.extract_id,
+        placed_attendance.partition_fingerprint
 
-    from attendance
+    from placed_attendance
 
     left join absence_totals
-        on attendance.municipality_code = absence_totals.municipality_code
-        and attendance.student_key = absence_totals.student_key
-        and attendance.period_start = absence_totals.period_start
-        and attendance.period_end = absence_totals.period_end
-
-    left join single_enrolments
-        on attendance.municipality_code = single_enrolments.municipality_code
-        and attendance.student_key = single_enrolments.student_key
-
-    left join date_enrolments
-        on attendance.municipality_code = date_enrolments.municipality_code
-        and attendance.student_key = date_enrolments.student_key
-        and attendance.period_end = date_enrolments.period_end
-        and date_enrolments.enrolment_rank = 1
+        on placed_attendance.municipality_code = absence_totals.municipality_code
+        and placed_attendance.student_key = absence_totals.student_key
+        and placed_attendance.period_start = absence_totals.period_start
+        and placed_attendance.period_end = absence_totals.period_end
 
     left join municipalities
-        on attendance.municipality_code = municipalities.municipality_code
+        on placed_attendance.municipality_code = municipalities.municipality_code
 
 )
 
