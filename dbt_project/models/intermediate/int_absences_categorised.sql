@@ -1,6 +1,6 @@
--- Absence records with their harmonised category (DESIGN §6.1) from the code map resolved
--- for the record's municipality (int_code_maps__resolved: the municipality's own row
--- first, then the profile-wide row).
+-- Absence records of the effective extracts (DESIGN §3 window replacement, macro
+-- effective_records) with their harmonised category (DESIGN §6.1) from the code map
+-- resolved for the record's municipality (int_code_maps__resolved).
 
 with
 
@@ -10,9 +10,21 @@ absences as (
 
 ),
 
+effective_extract_days as (
+
+    select * from {{ ref('int_effective_extract_days') }}
+
+),
+
 code_maps as (
 
     select * from {{ ref('int_code_maps__resolved') }}
+
+),
+
+effective_absences as (
+
+    {{ effective_records('absences', 'period_end') }}
 
 ),
 
@@ -25,22 +37,22 @@ absence_codes as (
 categorised as (
 
     select
-        absences.municipality_code,
-        absences.profile,
-        absences.extract_id,
-        absences.student_key,
-        absences.period_start,
-        absences.period_end,
-        absences.local_code,
+        effective_absences.municipality_code,
+        effective_absences.profile,
+        effective_absences.extract_id,
+        effective_absences.student_key,
+        effective_absences.period_start,
+        effective_absences.period_end,
+        effective_absences.local_code,
         absence_codes.harmonised_code as category,
-        absences.lessons
+        effective_absences.lessons
 
-    from absences
+    from effective_absences
 
     left join absence_codes
-        on absences.profile = absence_codes.profile
-        and absences.municipality_code = absence_codes.municipality_code
-        and absences.local_code = absence_codes.local_code
+        on effective_absences.profile = absence_codes.profile
+        and effective_absences.municipality_code = absence_codes.municipality_code
+        and effective_absences.local_code = absence_codes.local_code
 
 )
 

@@ -1,12 +1,19 @@
--- Interventions with their harmonised type, tier and dimension (DESIGN §6.2) from the code
--- map resolved for the municipality (int_code_maps__resolved), placed in the school and
--- grade of the enrolment covering the intervention date (macro place_on_enrolment).
+-- Interventions of the effective extracts (DESIGN §3 window replacement, macro
+-- effective_records) with their harmonised type, tier and dimension (DESIGN §6.2) from the
+-- code map resolved for the municipality (int_code_maps__resolved), placed in the school
+-- and grade of the enrolment covering the intervention date (macro place_on_enrolment).
 
 with
 
 interventions as (
 
     select * from {{ ref('stg_canonical__interventions') }}
+
+),
+
+effective_extract_days as (
+
+    select * from {{ ref('int_effective_extract_days') }}
 
 ),
 
@@ -34,6 +41,12 @@ municipalities as (
 
 ),
 
+effective_interventions as (
+
+    {{ effective_records('interventions', 'intervention_date') }}
+
+),
+
 intervention_codes as (
 
     select * from code_maps where code_map = 'intervention'
@@ -43,21 +56,21 @@ intervention_codes as (
 typed as (
 
     select
-        interventions.municipality_code,
-        interventions.profile,
-        interventions.extract_id,
-        interventions.student_key,
-        interventions.intervention_date,
-        interventions.local_code,
-        interventions.role,
+        effective_interventions.municipality_code,
+        effective_interventions.profile,
+        effective_interventions.extract_id,
+        effective_interventions.student_key,
+        effective_interventions.intervention_date,
+        effective_interventions.local_code,
+        effective_interventions.role,
         intervention_codes.harmonised_code as intervention_type
 
-    from interventions
+    from effective_interventions
 
     left join intervention_codes
-        on interventions.profile = intervention_codes.profile
-        and interventions.municipality_code = intervention_codes.municipality_code
-        and interventions.local_code = intervention_codes.local_code
+        on effective_interventions.profile = intervention_codes.profile
+        and effective_interventions.municipality_code = intervention_codes.municipality_code
+        and effective_interventions.local_code = intervention_codes.local_code
 
 ),
 

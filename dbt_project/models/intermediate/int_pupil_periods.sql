@@ -1,17 +1,19 @@
 -- One row per pupil record (pupil-day, or Monday-Sunday for weekly profiles) with the
 -- harmonised absence categories (DESIGN §6.1) and the calendar of DESIGN §7: a record
 -- counts on its period_end, in the school and grade of the enrolment covering that date
--- (macro place_on_enrolment).
+-- (macro place_on_enrolment), in the region of its municipality (int_municipalities). Only
+-- records of the extract that wins their period_end count (macro effective_records).
 -- Pupil-level and restricted: never published.
 --
 -- Incremental, partitioned by (municipality, school year): a build replaces only the
 -- partitions whose inputs changed (int_pupil_period_partitions fingerprints them), so a
 -- night on which a few municipalities deliver rebuilds those municipalities' rows, and a
--- finished school year is rebuilt only when its municipality's enrolments change. The pre-hook deletes every row whose partition
--- fingerprint is no longer current (or whose partition is gone); the model then appends
--- the partitions missing from the table (a table from before partitioning is emptied
--- first). `dbt build --full-refresh` (`absence run --full-refresh`) rebuilds it all: do that
--- after a change to this SQL or its macros, which no fingerprint sees.
+-- finished school year is rebuilt only when its municipality's enrolments change. The
+-- pre-hook deletes every row whose partition fingerprint is no longer current (or whose
+-- partition is gone); the model then appends the partitions missing from the table (a
+-- table from before partitioning is emptied first). `dbt build --full-refresh` (`absence run
+-- --full-refresh`) rebuilds it all: do that after a change to this SQL or its macros, which
+-- no fingerprint sees.
 
 {{ config(
     materialized='incremental',
@@ -56,6 +58,36 @@ partitions as (
 
 ),
 
+canonical_attendance as (
+
+    select * from {{ ref('stg_canonical__attendance') }}
+
+),
+
+effective_extract_days as (
+
+    select * from {{ ref('int_effective_extract_days') }}
+
+),
+
+categorised_absences as (
+
+    select * from {{ ref('int_absences_categorised') }}
+
+),
+
+all_enrolments as (
+
+    select * from {{ ref('int_enrolments') }}
+
+),
+
+municipalities as (
+
+    select * from {{ ref('int_municipalities') }}
+
+),
+
 -- The partitions to build: all of them on a first (or full-refresh) build, otherwise those
 -- the pre-hook left out of the table.
 pending_partitions as (
@@ -82,46 +114,47 @@ pending_municipalities as (
 
 ),
 
+-- DESIGN §3 window replacement: the records of the extract that wins their period_end.
+effective_attendance as (
+
+    {{ effective_records('canonical_attendance', 'period_end') }}
+
+),
+
 attendance as (
 
     select
-        attendance.*,
+        effective_attendance.*,
         pending_partitions.partition_fingerprint
 
-    from {{ ref('stg_canonical__attendance') }} as attendance
+    from effective_attendance
 
     inner join pending_partitions
-        on attendance.municipality_code = pending_partitions.municipality_code
-        and {{ school_year_label('attendance.period_end') }} = pending_partitions.school_year
+        on effective_attendance.municipality_code = pending_partitions.municipality_code
+        and {{ school_year_label('effective_attendance.period_end') }} = pending_partitions.school_year
 
 ),
 
 absences as (
 
-    select absences.*
+    select categorised_absences.*
 
-    from {{ ref('int_absences_categorised') }} as absences
+    from categorised_absences
 
     inner join pending_partitions
-        on absences.municipality_code = pending_partitions.municipality_code
-        and {{ school_year_label('absences.period_end') }} = pending_partitions.school_year
+        on categorised_absences.municipality_code = pending_partitions.municipality_code
+        and {{ school_year_label('categorised_absences.period_end') }} = pending_partitions.school_year
 
 ),
 
 enrolments as (
 
-    select enrolments.*
+    select all_enrolments.*
 
-    from {{ ref('int_enrolments') }} as enrolments
+    from all_enrolments
 
     inner join pending_municipalities
-        on enrolments.municipality_code = pending_municipalities.municipality_code
-
-),
-
-municipalities as (
-
-    select * from {{ ref('int_municipalities') }}
+        on all_enrolments.municipality_code = pending_municipalities.municipality_code
 
 ),
 
