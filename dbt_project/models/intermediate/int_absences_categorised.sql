@@ -1,6 +1,6 @@
--- Absence records with their harmonised category (DESIGN §6.1). The code map is keyed by
--- (profile, local code); a row for the record's own municipality overrides the
--- profile-wide row (empty municipality_code).
+-- Absence records of the effective extracts (DESIGN §3 window replacement, macro
+-- effective_records) with their harmonised category (DESIGN §6.1) from the code map
+-- resolved for the record's municipality (int_code_maps__resolved).
 
 with
 
@@ -10,47 +10,49 @@ absences as (
 
 ),
 
-code_map as (
+effective_extract_days as (
 
-    select * from {{ ref('absence_code_map') }}
-
-),
-
-municipal_codes as (
-
-    select * from code_map where coalesce(municipality_code, '') <> ''
+    select * from {{ ref('int_effective_extract_days') }}
 
 ),
 
-profile_codes as (
+code_maps as (
 
-    select * from code_map where coalesce(municipality_code, '') = ''
+    select * from {{ ref('int_code_maps__resolved') }}
+
+),
+
+effective_absences as (
+
+    {{ effective_records('absences', 'period_end') }}
+
+),
+
+absence_codes as (
+
+    select * from code_maps where code_map = 'absence'
 
 ),
 
 categorised as (
 
     select
-        absences.municipality_code,
-        absences.profile,
-        absences.extract_id,
-        absences.student_key,
-        absences.period_start,
-        absences.period_end,
-        absences.local_code,
-        coalesce(municipal_codes.category, profile_codes.category) as category,
-        absences.lessons
+        effective_absences.municipality_code,
+        effective_absences.profile,
+        effective_absences.extract_id,
+        effective_absences.student_key,
+        effective_absences.period_start,
+        effective_absences.period_end,
+        effective_absences.local_code,
+        absence_codes.harmonised_code as category,
+        effective_absences.lessons
 
-    from absences
+    from effective_absences
 
-    left join municipal_codes
-        on absences.profile = municipal_codes.profile
-        and absences.municipality_code = municipal_codes.municipality_code
-        and absences.local_code = municipal_codes.local_code
-
-    left join profile_codes
-        on absences.profile = profile_codes.profile
-        and absences.local_code = profile_codes.local_code
+    left join absence_codes
+        on effective_absences.profile = absence_codes.profile
+        and effective_absences.municipality_code = absence_codes.municipality_code
+        and effective_absences.local_code = absence_codes.local_code
 
 )
 

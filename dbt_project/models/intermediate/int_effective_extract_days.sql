@@ -1,7 +1,9 @@
 -- Window replacement (DESIGN §3): a loaded extract is authoritative for its municipality
 -- over its coverage window, and extracts apply in order of extracted_at. So for every
 -- (municipality, day) the loaded extract with the latest extracted_at that covers the day
--- wins. Staging keeps a canonical record only when its extract wins its date.
+-- wins. The macro effective_records keeps a canonical record only when its extract wins
+-- its date (in int_pupil_periods, int_absences_categorised, int_interventions_typed), and
+-- int_enrolments takes the students of the latest extract (is_latest_extract).
 
 with
 

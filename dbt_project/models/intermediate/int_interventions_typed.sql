@@ -1,5 +1,7 @@
--- Interventions with their harmonised type, tier and dimension (DESIGN §6.2), placed in
--- the school and grade of the enrolment covering the intervention date.
+-- Interventions of the effective extracts (DESIGN §3 window replacement, macro
+-- effective_records) with their harmonised type, tier and dimension (DESIGN §6.2) from the
+-- code map resolved for the municipality (int_code_maps__resolved), placed in the school
+-- and grade of the enrolment covering the intervention date (macro place_on_enrolment).
 
 with
 
@@ -9,9 +11,15 @@ interventions as (
 
 ),
 
-code_map as (
+effective_extract_days as (
 
-    select * from {{ ref('intervention_code_map') }}
+    select * from {{ ref('int_effective_extract_days') }}
+
+),
+
+code_maps as (
+
+    select * from {{ ref('int_code_maps__resolved') }}
 
 ),
 
@@ -29,99 +37,46 @@ enrolments as (
 
 municipalities as (
 
-    select * from {{ ref('kunnat_2026') }}
+    select * from {{ ref('int_municipalities') }}
 
 ),
 
-municipal_codes as (
+effective_interventions as (
 
-    select * from code_map where coalesce(municipality_code, '') <> ''
+    {{ effective_records('interventions', 'intervention_date') }}
 
 ),
 
-profile_codes as (
+intervention_codes as (
 
-    select * from code_map where coalesce(municipality_code, '') = ''
+    select * from code_maps where code_map = 'intervention'
 
 ),
 
 typed as (
 
     select
-        interventions.municipality_code,
-        interventions.profile,
-        interventions.extract_id,
-        interventions.student_key,
-        interventions.intervention_date,
-        interventions.local_code,
-        interventions.role,
-        coalesce(municipal_codes.intervention_type, profile_codes.intervention_type)
-            as intervention_type
+        effective_interventions.municipality_code,
+        effective_interventions.profile,
+        effective_interventions.extract_id,
+        effective_interventions.student_key,
+        effective_interventions.intervention_date,
+        effective_interventions.local_code,
+        effective_interventions.role,
+        intervention_codes.harmonised_code as intervention_type
 
-    from interventions
+    from effective_interventions
 
-    left join municipal_codes
-        on interventions.profile = municipal_codes.profile
-        and interventions.municipality_code = municipal_codes.municipality_code
-        and interventions.local_code = municipal_codes.local_code
-
-    left join profile_codes
-        on interventions.profile = profile_codes.profile
-        and interventions.local_code = profile_codes.local_code
-
-),
-
-intervention_days as (
-
-    select distinct
-        municipality_code,
-        student_key,
-        intervention_date
-
-    from typed
-
-),
-
-day_enrolments as (
-
-    select
-        intervention_days.municipality_code,
-        intervention_days.student_key,
-        intervention_days.intervention_date,
-        enrolments.school_code,
-        enrolments.grade,
-        enrolments.grade_band,
-        row_number() over (
-            partition by
-                intervention_days.municipality_code,
-                intervention_days.student_key,
-                intervention_days.intervention_date
-            order by {{ enrolment_priority('intervention_days.intervention_date') }}
-        ) as enrolment_rank
-
-    from intervention_days
-
-    left join enrolments
-        on intervention_days.municipality_code = enrolments.municipality_code
-        and intervention_days.student_key = enrolments.student_key
+    left join intervention_codes
+        on effective_interventions.profile = intervention_codes.profile
+        and effective_interventions.municipality_code = intervention_codes.municipality_code
+        and effective_interventions.local_code = intervention_codes.local_code
 
 ),
 
 with_enrolment as (
 
-    select
-        typed.*,
-        day_enrolments.school_code,
-        day_enrolments.grade,
-        day_enrolments.grade_band
-
-    from typed
-
-    inner join day_enrolments
-        on typed.municipality_code = day_enrolments.municipality_code
-        and typed.student_key = day_enrolments.student_key
-        and typed.intervention_date = day_enrolments.intervention_date
-        and day_enrolments.enrolment_rank = 1
+    {{ place_on_enrolment('typed', 'intervention_date') }}
 
 ),
 
@@ -130,7 +85,7 @@ final as (
     select
         with_enrolment.student_key,
         with_enrolment.municipality_code,
-        municipalities.maakunta_code as region_code,
+        municipalities.region_code,
         with_enrolment.school_code,
         with_enrolment.grade,
         with_enrolment.grade_band,
@@ -151,7 +106,7 @@ final as (
         on with_enrolment.intervention_type = intervention_types.intervention_type
 
     left join municipalities
-        on with_enrolment.municipality_code = municipalities.kunta_code
+        on with_enrolment.municipality_code = municipalities.municipality_code
 
 )
 

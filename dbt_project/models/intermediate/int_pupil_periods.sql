@@ -1,16 +1,19 @@
 -- One row per pupil record (pupil-day, or Monday-Sunday for weekly profiles) with the
 -- harmonised absence categories (DESIGN §6.1) and the calendar of DESIGN §7: a record
--- counts on its period_end, in the school and grade of the enrolment covering that date.
+-- counts on its period_end, in the school and grade of the enrolment covering that date
+-- (macro place_on_enrolment), in the region of its municipality (int_municipalities). Only
+-- records of the extract that wins their period_end count (macro effective_records).
 -- Pupil-level and restricted: never published.
 --
 -- Incremental, partitioned by (municipality, school year): a build replaces only the
 -- partitions whose inputs changed (int_pupil_period_partitions fingerprints them), so a
 -- night on which a few municipalities deliver rebuilds those municipalities' rows, and a
--- finished school year is rebuilt only when its municipality's enrolments change. The pre-hook deletes every row whose partition
--- fingerprint is no longer current (or whose partition is gone); the model then appends
--- the partitions missing from the table (a table from before partitioning is emptied
--- first). `dbt build --full-refresh` (`absence run --full-refresh`) rebuilds it all: do that
--- after a change to this SQL or its macros, which no fingerprint sees.
+-- finished school year is rebuilt only when its municipality's enrolments change. The
+-- pre-hook deletes every row whose partition fingerprint is no longer current (or whose
+-- partition is gone); the model then appends the partitions missing from the table (a
+-- table from before partitioning is emptied first). `dbt build --full-refresh` (`absence run
+-- --full-refresh`) rebuilds it all: do that after a change to this SQL or its macros, which
+-- no fingerprint sees.
 
 {{ config(
     materialized='incremental',
@@ -55,6 +58,36 @@ partitions as (
 
 ),
 
+canonical_attendance as (
+
+    select * from {{ ref('stg_canonical__attendance') }}
+
+),
+
+effective_extract_days as (
+
+    select * from {{ ref('int_effective_extract_days') }}
+
+),
+
+categorised_absences as (
+
+    select * from {{ ref('int_absences_categorised') }}
+
+),
+
+all_enrolments as (
+
+    select * from {{ ref('int_enrolments') }}
+
+),
+
+municipalities as (
+
+    select * from {{ ref('int_municipalities') }}
+
+),
+
 -- The partitions to build: all of them on a first (or full-refresh) build, otherwise those
 -- the pre-hook left out of the table.
 pending_partitions as (
@@ -81,46 +114,47 @@ pending_municipalities as (
 
 ),
 
+-- DESIGN §3 window replacement: the records of the extract that wins their period_end.
+effective_attendance as (
+
+    {{ effective_records('canonical_attendance', 'period_end') }}
+
+),
+
 attendance as (
 
     select
-        attendance.*,
+        effective_attendance.*,
         pending_partitions.partition_fingerprint
 
-    from {{ ref('stg_canonical__attendance') }} as attendance
+    from effective_attendance
 
     inner join pending_partitions
-        on attendance.municipality_code = pending_partitions.municipality_code
-        and {{ school_year_label('attendance.period_end') }} = pending_partitions.school_year
+        on effective_attendance.municipality_code = pending_partitions.municipality_code
+        and {{ school_year_label('effective_attendance.period_end') }} = pending_partitions.school_year
 
 ),
 
 absences as (
 
-    select absences.*
+    select categorised_absences.*
 
-    from {{ ref('int_absences_categorised') }} as absences
+    from categorised_absences
 
     inner join pending_partitions
-        on absences.municipality_code = pending_partitions.municipality_code
-        and {{ school_year_label('absences.period_end') }} = pending_partitions.school_year
+        on categorised_absences.municipality_code = pending_partitions.municipality_code
+        and {{ school_year_label('categorised_absences.period_end') }} = pending_partitions.school_year
 
 ),
 
 enrolments as (
 
-    select enrolments.*
+    select all_enrolments.*
 
-    from {{ ref('int_enrolments') }} as enrolments
+    from all_enrolments
 
     inner join pending_municipalities
-        on enrolments.municipality_code = pending_municipalities.municipality_code
-
-),
-
-municipalities as (
-
-    select * from {{ ref('kunnat_2026') }}
+        on all_enrolments.municipality_code = pending_municipalities.municipality_code
 
 ),
 
@@ -146,103 +180,27 @@ absence_totals as (
 
 ),
 
--- Most pupils have one enrolment in their municipality: it places every record of theirs
--- (the ranking below would pick it whatever the date). Only pupils with several are
--- ranked per record date, so the window sorts their dates, not every pupil's.
-enrolment_counts as (
+-- DESIGN §7: the school and grade of the enrolment covering the record's period_end.
+placed_attendance as (
 
-    select
-        municipality_code,
-        student_key,
-        count(*) as enrolment_count
-
-    from enrolments
-
-    group by
-        municipality_code,
-        student_key
-
-),
-
-single_enrolments as (
-
-    select enrolments.*
-
-    from enrolments
-
-    inner join enrolment_counts
-        on enrolments.municipality_code = enrolment_counts.municipality_code
-        and enrolments.student_key = enrolment_counts.student_key
-
-    where enrolment_counts.enrolment_count = 1
-
-),
-
-record_dates as (
-
-    select distinct
-        attendance.municipality_code,
-        attendance.student_key,
-        attendance.period_end
-
-    from attendance
-
-    inner join enrolment_counts
-        on attendance.municipality_code = enrolment_counts.municipality_code
-        and attendance.student_key = enrolment_counts.student_key
-
-    where enrolment_counts.enrolment_count > 1
-
-),
-
-date_enrolments as (
-
-    select
-        record_dates.municipality_code,
-        record_dates.student_key,
-        record_dates.period_end,
-        enrolments.school_code,
-        enrolments.grade,
-        enrolments.grade_band,
-        row_number() over (
-            partition by
-                record_dates.municipality_code,
-                record_dates.student_key,
-                record_dates.period_end
-            order by {{ enrolment_priority('record_dates.period_end') }}
-        ) as enrolment_rank
-
-    from record_dates
-
-    inner join enrolments
-        on record_dates.municipality_code = enrolments.municipality_code
-        and record_dates.student_key = enrolments.student_key
+    {{ place_on_enrolment('attendance', 'period_end') }}
 
 ),
 
 pupil_periods as (
 
     select
-        attendance.student_key,
-        attendance.municipality_code,
-        municipalities.maakunta_code as region_code,
-        case
-            when single_enrolments.student_key is not null then single_enrolments.school_code
-            else date_enrolments.school_code
-        end as school_code,
-        case
-            when single_enrolments.student_key is not null then single_enrolments.grade
-            else date_enrolments.grade
-        end as grade,
-        case
-            when single_enrolments.student_key is not null then single_enrolments.grade_band
-            else date_enrolments.grade_band
-        end as grade_band,
-        attendance.period_start,
-        attendance.period_end,
-        {{ school_year_label('attendance.period_end') }} as school_year,
-        {{ term_of('attendance.period_end') }} as term,
-        attendance.scheduled_lessons,
+        placed_attendance.student_key,
+        placed_attendance.municipality_code,
+        municipalities.region_code,
+        placed_attendance.school_code,
+        placed_attendance.grade,
+        placed_attendance.grade_band,
+        placed_attendance.period_start,
+        placed_attendance.period_end,
+        {{ school_year_label('placed_attendance.period_end') }} as school_year,
+        {{ term_of('placed_attendance.period_end') }} as term,
+        placed_attendance.scheduled_lessons,
         {%- for category, column in categories %}
         cast(coalesce(absence_totals.{{ column }}, 0) as decimal(18, 3)) as {{ column }},
         {%- endfor %}
@@ -252,30 +210,20 @@ pupil_periods as (
             {%- endfor %}
             as decimal(18, 3)
         ) as absent_lessons,
-        attendance.profile,
-        attendance.extract_id,
-        attendance.partition_fingerprint
+        placed_attendance.profile,
+        placed_attendance.extract_id,
+        placed_attendance.partition_fingerprint
 
-    from attendance
+    from placed_attendance
 
     left join absence_totals
-        on attendance.municipality_code = absence_totals.municipality_code
-        and attendance.student_key = absence_totals.student_key
-        and attendance.period_start = absence_totals.period_start
-        and attendance.period_end = absence_totals.period_end
-
-    left join single_enrolments
-        on attendance.municipality_code = single_enrolments.municipality_code
-        and attendance.student_key = single_enrolments.student_key
-
-    left join date_enrolments
-        on attendance.municipality_code = date_enrolments.municipality_code
-        and attendance.student_key = date_enrolments.student_key
-        and attendance.period_end = date_enrolments.period_end
-        and date_enrolments.enrolment_rank = 1
+        on placed_attendance.municipality_code = absence_totals.municipality_code
+        and placed_attendance.student_key = absence_totals.student_key
+        and placed_attendance.period_start = absence_totals.period_start
+        and placed_attendance.period_end = absence_totals.period_end
 
     left join municipalities
-        on attendance.municipality_code = municipalities.kunta_code
+        on placed_attendance.municipality_code = municipalities.municipality_code
 
 )
 

@@ -22,7 +22,7 @@ expected_municipalities as (
 
 municipalities as (
 
-    select * from {{ ref('kunnat_2026') }}
+    select * from {{ ref('int_municipalities') }}
 
 ),
 
@@ -108,7 +108,7 @@ final as (
 
     select
         all_municipalities.municipality_code,
-        municipalities.maakunta_code as region_code,
+        municipalities.region_code,
         latest_loaded.extract_id as last_extract_id,
         latest_loaded.extracted_at as last_extracted_at,
         latest_loaded.finished_at as last_loaded_at,
@@ -131,7 +131,7 @@ final as (
     cross join reference_time
 
     left join municipalities
-        on all_municipalities.municipality_code = municipalities.kunta_code
+        on all_municipalities.municipality_code = municipalities.municipality_code
 
     left join newest_drops
         on all_municipalities.municipality_code = newest_drops.municipality_code

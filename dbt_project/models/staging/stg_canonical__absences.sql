@@ -1,18 +1,13 @@
--- Absence lessons per pupil, period and local code, only from the extract that is
--- authoritative for the record's period_end (DESIGN §3 window replacement).
--- Local codes are mapped to categories in int_absences_categorised.
+-- Absence lessons per pupil, period and local code: every record of the canonical Parquet,
+-- typed. Which extract's records count (DESIGN §3 window replacement) is decided after
+-- staging: int_absences_categorised keeps the effective ones (macro effective_records) and
+-- maps the local codes.
 
 with
 
 source as (
 
     select * from {{ source('canonical', 'absences') }}
-
-),
-
-effective_extract_days as (
-
-    select * from {{ ref('int_effective_extract_days') }}
 
 ),
 
@@ -30,19 +25,6 @@ typed as (
 
     from source
 
-),
-
-effective as (
-
-    select typed.*
-
-    from typed
-
-    inner join effective_extract_days
-        on typed.municipality_code = effective_extract_days.municipality_code
-        and typed.extract_id = effective_extract_days.extract_id
-        and typed.period_end = effective_extract_days.extract_day
-
 )
 
-select * from effective
+select * from typed

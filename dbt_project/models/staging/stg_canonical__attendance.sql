@@ -1,17 +1,12 @@
--- Scheduled lessons per pupil and period, only from the extract that is authoritative
--- for the record's period_end (DESIGN §3 window replacement).
+-- Scheduled lessons per pupil and period: every record of the canonical Parquet, typed.
+-- Which extract's records count (DESIGN §3 window replacement) is decided after staging:
+-- int_pupil_periods keeps the effective ones (macro effective_records).
 
 with
 
 source as (
 
     select * from {{ source('canonical', 'attendance') }}
-
-),
-
-effective_extract_days as (
-
-    select * from {{ ref('int_effective_extract_days') }}
 
 ),
 
@@ -28,19 +23,6 @@ typed as (
 
     from source
 
-),
-
-effective as (
-
-    select typed.*
-
-    from typed
-
-    inner join effective_extract_days
-        on typed.municipality_code = effective_extract_days.municipality_code
-        and typed.extract_id = effective_extract_days.extract_id
-        and typed.period_end = effective_extract_days.extract_day
-
 )
 
-select * from effective
+select * from typed

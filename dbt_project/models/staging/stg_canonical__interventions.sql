@@ -1,18 +1,13 @@
--- Interventions per pupil and date, only from the extract that is authoritative for the
--- intervention_date (DESIGN §3 window replacement). Local codes are mapped in
--- int_interventions_typed.
+-- Interventions per pupil and date with the source's local code: every record of the
+-- canonical Parquet, typed. Which extract's records count (DESIGN §3 window replacement) is
+-- decided after staging: int_interventions_typed keeps the effective ones (macro
+-- effective_records) and maps the local codes.
 
 with
 
 source as (
 
     select * from {{ source('canonical', 'interventions') }}
-
-),
-
-effective_extract_days as (
-
-    select * from {{ ref('int_effective_extract_days') }}
 
 ),
 
@@ -29,19 +24,6 @@ typed as (
 
     from source
 
-),
-
-effective as (
-
-    select typed.*
-
-    from typed
-
-    inner join effective_extract_days
-        on typed.municipality_code = effective_extract_days.municipality_code
-        and typed.extract_id = effective_extract_days.extract_id
-        and typed.intervention_date = effective_extract_days.extract_day
-
 )
 
-select * from effective
+select * from typed

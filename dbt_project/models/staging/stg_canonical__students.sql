@@ -1,29 +1,12 @@
--- Enrolments. An extract's students file replaces the municipality's enrolments
--- (DESIGN §3), so only the latest loaded extract of each municipality counts.
+-- Enrolments: the students file of every extract in the canonical Parquet, typed. An
+-- extract's students file replaces the municipality's enrolments (DESIGN §3):
+-- int_enrolments keeps those of the latest loaded extract.
 
 with
 
 source as (
 
     select * from {{ source('canonical', 'students') }}
-
-),
-
-effective_extract_days as (
-
-    select * from {{ ref('int_effective_extract_days') }}
-
-),
-
-latest_extracts as (
-
-    select distinct
-        municipality_code,
-        extract_id
-
-    from effective_extract_days
-
-    where is_latest_extract
 
 ),
 
@@ -41,18 +24,6 @@ typed as (
 
     from source
 
-),
-
-effective as (
-
-    select typed.*
-
-    from typed
-
-    inner join latest_extracts
-        on typed.municipality_code = latest_extracts.municipality_code
-        and typed.extract_id = latest_extracts.extract_id
-
 )
 
-select * from effective
+select * from typed
