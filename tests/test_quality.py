@@ -17,12 +17,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.config import PUBLISHED_TABLES, Settings
+from pipelines.config import Settings
 from pipelines.defs.resources import AbsenceSettings
 from pipelines.generator import generate
 from pipelines.orchestrate import run_pipeline
 from pipelines.publish import publisher
 from pipelines.publish.publisher import prepare, publish, read_marts
+from pipelines.tables import PUBLISHED_TABLES
 from quality.checks import CHECKS
 from tests.conftest import TEST_KEY
 
