@@ -32,10 +32,9 @@ def _ingest(settings: Settings, folder) -> None:
 def _build(defs, dbt_assets, settings: Settings, *, full_refresh: bool = False) -> None:
     """Materialise int_pupil_periods and everything it is built from (a `dbt build` of that
     selection) with the resources of the real definitions."""
-    from pipelines.defs.resources import AbsencePaths
+    from pipelines.defs.resources import AbsenceSettings
 
-    resources = {**defs.resources, "paths": AbsencePaths(landing=str(settings.landing),
-                                                          warehouse=str(settings.warehouse))}
+    resources = {**defs.resources, "absence": AbsenceSettings.of(settings)}
     result = dg.materialize(
         [dbt_assets],
         selection=dg.AssetSelection.assets(PUPIL_PERIODS).upstream(),
@@ -117,7 +116,7 @@ def builds(tmp_path_factory):
         # (prepare_if_dev() does nothing under pytest).
         from pipelines.dbt_project import prepare_manifest
 
-        prepare_manifest()
+        prepare_manifest(settings)
         from pipelines.definitions import defs
         from pipelines.defs.transform.assets import absence_dbt_assets
 

@@ -1,13 +1,13 @@
 """The one resource every concern shares: the deployment's settings (pipelines/config.py).
 
-Its fields are the fields of `Settings`, as Dagster config. `from_env()` builds it for the
-definitions with `dg.EnvVar` for every variable that is set, so Dagster resolves them when a
-run starts and never stores their values (the pseudonymisation key among them);
-`of(settings)` wraps settings the command line already built. Assets, checks and sensors call
-`settings()` once and pass the plain `Settings` down.
+Its fields are the fields of `Settings`, as Dagster config, every one optional. A field left
+unset is read from its ABSENCE_* variable when a run (or sensor tick) calls `settings()`, by
+the one environment reader, `Settings.from_env`: the definitions fix nothing at import time,
+so a process that imported them before its environment was complete still runs with the
+right paths, and the pseudonymisation key is never stored in run config. `of(settings)` wraps
+settings the command line already built. Assets, checks and sensors call `settings()` once
+and pass the plain `Settings` down.
 """
-
-import os
 
 import dagster as dg
 
@@ -15,26 +15,26 @@ from pipelines.config import ENVIRONMENT, Settings
 
 
 class AbsenceSettings(dg.ConfigurableResource):
-    """Landing zone, warehouse, thresholds and limits of this deployment (README: Environment)."""
+    """Landing zone, warehouse, thresholds and limits of this deployment (README: Environment).
+    Unset fields come from the environment when a run starts."""
 
-    landing: str = "landing"
-    warehouse: str = "warehouse"
-    reject_threshold: float = 0.05
-    suppression_threshold: int = 5
-    row_count_tolerance: float = 0.2
-    dbt_project_dir: str = ""
-    duckdb_memory_limit: str = "4GB"
-    ingest_memory_gib: float = 16.0
-    ingest_timeout_seconds: float = 3600.0
-    freshness_clock: str = "data"
-    dagster_home: str = ""
-    pseudonym_key: str = ""
+    landing: str | None = None
+    warehouse: str | None = None
+    reject_threshold: float | None = None
+    suppression_threshold: int | None = None
+    row_count_tolerance: float | None = None
+    dbt_project_dir: str | None = None
+    duckdb_memory_limit: str | None = None
+    ingest_memory_gib: float | None = None
+    ingest_timeout_seconds: float | None = None
+    freshness_clock: str | None = None
+    dagster_home: str | None = None
+    pseudonym_key: str | None = None
 
     @classmethod
     def from_env(cls) -> "AbsenceSettings":
-        """For the definitions: every set ABSENCE_* variable as a dg.EnvVar."""
-        return cls(**{name: dg.EnvVar(var) for name, var in ENVIRONMENT.items()
-                      if os.environ.get(var, "").strip()})
+        """For the definitions: nothing fixed; every field is read when a run starts."""
+        return cls()
 
     @classmethod
     def of(cls, settings: Settings) -> "AbsenceSettings":
@@ -49,11 +49,10 @@ class AbsenceSettings(dg.ConfigurableResource):
             ingest_memory_gib=settings.ingest_memory_gib,
             ingest_timeout_seconds=settings.ingest_timeout_seconds,
             freshness_clock=settings.freshness_clock,
-            dagster_home=str(settings.dagster_home or ""),
-            pseudonym_key=settings.pseudonym_key)
+            dagster_home=str(settings.dagster_home) if settings.dagster_home else None,
+            pseudonym_key=settings.pseudonym_key or None)
 
     def settings(self) -> Settings:
         values = {name: getattr(self, name) for name in ENVIRONMENT}
-        return Settings.from_env(environ={}, **{
+        return Settings.from_env(**{
             name: value for name, value in values.items() if value not in ("", None)})
-
