@@ -127,15 +127,24 @@ def _raw_cells(path: Path, encoding: str) -> Iterable[tuple[str, object]]:
 
 
 def _public_words(seeds: Path) -> set[str]:
-    """Every word of the public reference and code-map seeds: a surname that is also a
-    municipality's name (say) is public wherever it appears, not a leak."""
-    words: set[str] = set()
-    for path in seeds.rglob("*.csv"):
+    """Every word of the public reference and code-map seeds, of the report's labels and of
+    its Finnish number and calendar locale: a surname that is also a municipality's name, or
+    a first name that is also a month's abbreviation ("Helmi", helmikuu), is public wherever
+    it appears, not a leak."""
+    import json
+
+    import vl_convert
+
+    cells: list[str] = []
+    for path in [*seeds.rglob("*.csv"), Path(__file__).parent / "publish" / "labels.csv"]:
         with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.reader(handle):
-                for cell in row:
-                    words.update(w.casefold() for w in _WORD.findall(cell))
-                    words.add(cell.strip().casefold())
+            cells += [cell for row in csv.reader(handle) for cell in row]
+    cells.append(json.dumps(vl_convert.get_time_format_locale("fi-FI"), ensure_ascii=False))
+    cells.append(json.dumps(vl_convert.get_format_locale("fi-FI"), ensure_ascii=False))
+    words: set[str] = set()
+    for cell in cells:
+        words.update(w.casefold() for w in _WORD.findall(cell))
+        words.add(cell.strip().casefold())
     return words
 
 

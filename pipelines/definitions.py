@@ -8,7 +8,7 @@ from pipelines.defs.ingest.assets import ingest_extract
 from pipelines.defs.ingest.sensors import ingest_job, landing_sensor
 from pipelines.defs.monitoring.checks import extracts_on_time
 from pipelines.defs.monitoring.sensors import alert_on_run_failure
-from pipelines.defs.publish.assets import published_statistics
+from pipelines.defs.publish.assets import published_reports, published_statistics
 from pipelines.defs.publish.schedules import nightly_publish, publish_job
 from pipelines.defs.resources import AbsenceSettings
 from pipelines.defs.transform.assets import absence_dbt_assets
@@ -19,7 +19,7 @@ from pipelines.permissions import restrict_umask
 restrict_umask()
 
 defs = dg.Definitions(
-    assets=[ingest_extract, absence_dbt_assets, published_statistics],
+    assets=[ingest_extract, absence_dbt_assets, published_statistics, published_reports],
     asset_checks=[extracts_on_time],
     jobs=[ingest_job, publish_job],
     sensors=[landing_sensor, alert_on_run_failure],

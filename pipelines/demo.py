@@ -26,6 +26,10 @@ def run_demo(settings: Settings, *, municipalities: int | list[str] = 6, days: i
     print(f"  national file    {settings.published / 'national.duckdb'}")
     print(f"  region files     {settings.published / 'regions'}/<region_code>.duckdb")
     print(f"  Parquet copies   {settings.published / 'parquet'}/<table>/")
+    print(f"  report (offline) {settings.published / 'reports' / 'national.html'}  and "
+          f"reports/regions/<region_code>.html")
+    print(f"  CSV and Excel    {settings.published / 'exports'}/national/, "
+          "exports/regions/<region_code>/")
     print(f"  warehouse        {settings.warehouse_db}  (restricted: pupil level)")
     print(f"  quarantine       {settings.quarantine}")
     print("Try: absence query \"select * from absence_rates where level = 'national' "
@@ -40,12 +44,14 @@ def summary(settings: Settings) -> str:
     with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as con:
         lines.append("\nMunicipalities (data_freshness):")
         lines.append(_table(con, """
-            select f.municipality_code as code, f.region_code as region, l.profile,
+            select f.municipality_code as code, f.municipality_name as name,
+                   f.region_code as region, l.profile,
                    f.status, l.rows_loaded, f.rejected_rows as rejected, f.coverage_end
             from data_freshness f
             left join read_parquet(?) l
               on l.municipality_code = f.municipality_code and l.extract_id = f.last_extract_id
              and l.status = 'loaded'
+            where f.status <> 'not_onboarded'
             order by 1""", [str(settings.ledger / "*" / "*.parquet")]))
         lines.append("\nNational absence rates, school year to date:")
         lines.append(_table(con, """
@@ -64,7 +70,8 @@ def summary(settings: Settings) -> str:
                 select * from attendance_tiers
                 where level = 'region' and grade_band = 'all'
                 qualify as_of_date = max(as_of_date) over ())
-            select t.region_code as region, t.as_of_date, t.students_with_tier as pupils,
+            select t.region_code as region, t.region_name as name, t.as_of_date,
+                   t.students_with_tier as pupils,
                    round(100 * (1 - t.targeted_share - t.intensive_share), 1) as "universal %",
                    round(100 * t.targeted_share, 1) as "targeted %",
                    round(100 * t.intensive_share, 1) as "intensive %",

@@ -24,7 +24,8 @@ CHECKS: tuple[QualityCheck, ...] = (
     QualityCheck(
         "rates_in_range",
         "GX: every rate and share lies in [0, 1], the change after intervention in [-1, 1], "
-        "response lags are not negative. Blocking.",
+        "response lags are not negative, and the pupils behind the mean change are no more "
+        "than the pupils who responded. Blocking.",
         blocking=True),
     QualityCheck(
         "category_rates_add_up",
@@ -33,8 +34,9 @@ CHECKS: tuple[QualityCheck, ...] = (
         blocking=True),
     QualityCheck(
         "tier_counts_add_up",
-        "GX: universal + targeted + intensive pupils = students_with_tier, and the shares are "
-        "the counts over students_with_tier. Blocking.",
+        "GX: universal + targeted + intensive pupils = students_with_tier, 10 % or more = "
+        "targeted + intensive, and the shares are the counts over students_with_tier. "
+        "Blocking.",
         blocking=True),
     QualityCheck(
         "expected_municipalities",

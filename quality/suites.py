@@ -21,7 +21,7 @@ from great_expectations.expectations.row_conditions import Column
 from pipelines.publish.suppression import RULES
 from pipelines.tables import PUBLISHED, PUBLISHED_TABLES
 
-FRESHNESS_STATUSES = ["ok", "late", "missing", "quarantined"]
+FRESHNESS_STATUSES = ["ok", "late", "missing", "quarantined", "not_onboarded"]
 COVERAGE_FRAME = "municipality_coverage"
 # Exact arithmetic in SQL doubles: anything above this is a computation error, not rounding.
 TOLERANCE = 1e-9
@@ -79,7 +79,15 @@ def check_frames(tables: Mapping[str, pd.DataFrame],
                                   - _num(tiers["targeted_share"])).abs(),
         check_intensive_share_gap=(_num(tiers["intensive_students"]) / with_tier
                                    - _num(tiers["intensive_share"])).abs(),
+        check_10pct_count_gap=(_num(tiers["targeted_students"]) + _num(tiers["intensive_students"])
+                               - _num(tiers["students_10pct_or_more"])).abs(),
+        check_10pct_share_gap=(_num(tiers["students_10pct_or_more"]) / with_tier
+                               - _num(tiers["share_10pct_or_more"])).abs(),
     )
+    metrics = tables["intervention_metrics"]
+    frames["intervention_metrics"] = metrics.assign(
+        check_in_change_excess=_num(metrics["students_in_change"])
+        - _num(metrics["responded_targeted"]))
     frames[COVERAGE_FRAME] = municipality_coverage(tables, expected_municipalities)
     return frames
 
@@ -93,7 +101,8 @@ def municipality_coverage(tables: Mapping[str, pd.DataFrame],
                       freshness["status"].astype(str), strict=True))
     rates = tables["absence_rates"]
     published = set(rates.loc[rates["level"] == "municipality", "municipality_code"].astype(str))
-    codes = sorted(set(expected) | set(status))
+    # data_freshness lists every municipality; those never onboarded are expected of nothing.
+    codes = sorted(set(expected) | {c for c, s in status.items() if s != "not_onboarded"})
     return pd.DataFrame({
         "municipality_code": pd.Series(codes, dtype=object),
         "freshness_status": pd.Series([status.get(c, "absent") for c in codes], dtype=object),
@@ -141,6 +150,8 @@ def range_suite(table: str) -> SuiteSpec:
             gxe.ExpectColumnValuesToBeBetween(column="mean_rate_change_after_intervention",
                                               min_value=-1, max_value=1),
             gxe.ExpectColumnValuesToBeBetween(column="median_response_lag_days", min_value=0),
+            # The pupils behind the mean change responded, so they are among responded_targeted.
+            gxe.ExpectColumnValuesToBeBetween(column="check_in_change_excess", max_value=0),
         ]
     return spec
 
@@ -162,13 +173,21 @@ def tier_suite() -> SuiteSpec:
                                           max_value=TOLERANCE),
         gxe.ExpectColumnValuesToBeBetween(column="check_intensive_share_gap", min_value=0,
                                           max_value=TOLERANCE),
+        # 10 % or more = targeted + intensive, over students_with_tier.
+        gxe.ExpectColumnValuesToBeBetween(column="check_10pct_count_gap", min_value=0,
+                                          max_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="check_10pct_share_gap", min_value=0,
+                                          max_value=TOLERANCE),
     ])
 
 
 def coverage_suite() -> SuiteSpec:
     return SuiteSpec("expected_municipalities", COVERAGE_FRAME, [
-        # Every expected municipality has a row in data_freshness ...
-        gxe.ExpectColumnValuesToBeInSet(column="freshness_status", value_set=FRESHNESS_STATUSES),
+        # Every expected municipality has a row in data_freshness that shows its state (one
+        # published the night before cannot have become `not_onboarded`) ...
+        gxe.ExpectColumnValuesToBeInSet(
+            column="freshness_status",
+            value_set=[s for s in FRESHNESS_STATUSES if s != "not_onboarded"]),
         # ... and one whose status is `ok` is in the published rates (else it must be flagged).
         gxe.ExpectColumnValuesToBeInSet(column="has_published_rates", value_set=[True],
                                         row_condition=Column("freshness_status") == "ok"),

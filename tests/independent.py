@@ -290,6 +290,7 @@ def intervention_metrics(data: Landing) -> dict[str, dict]:
         row["median_response_lag_days"] = statistics.median(row["lags"]) if row["lags"] else None
         row["mean_rate_change_after_intervention"] = (
             float(sum(row["changes"]) / len(row["changes"])) if row["changes"] else None)
+        row["students_in_change"] = len(row["changes"])
     return rows
 
 

@@ -304,8 +304,10 @@ def test_a_clock_in_the_future_makes_nobody_else_late(hostile_night):
         statuses = dict(con.execute(
             "select municipality_code, status from data_freshness").fetchall())
     assert statuses["398"] == "quarantined"
-    assert {statuses[m] for m in statuses if m != "398" and statuses[m] != "quarantined"} \
-        == {"ok"}
+    # Nobody who delivered is late; the municipalities that never delivered are not onboarded.
+    assert {statuses[m] for m in statuses if m != "398"} <= {"ok", "quarantined",
+                                                             "not_onboarded"}
+    assert "ok" in statuses.values()
 
 
 def test_pupil_level_files_are_owner_only_whatever_the_umask(hostile_night):

@@ -3,21 +3,33 @@ checked against an independent recomputation straight from the raw files."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.generator import generate
-from tests.independent import intervention_metrics, read_landing, region_of, tiers_on, totals
+from tests.independent import (
+    REFERENCE,
+    intervention_metrics,
+    read_landing,
+    region_of,
+    tiers_on,
+    totals,
+)
 
 # Four municipalities in four regions: CSV (utf-8), JSONL, XLSX and a second CSV.
 MUNICIPALITIES = ["091", "837", "564", "179"]
+PUBLISHED_LEVEL_TABLES = ["absence_rates", "attendance_tiers", "intervention_metrics",
+                          "interventions_by_type", "interventions_by_dimension"]
 
 
 def absence(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -105,16 +117,24 @@ def test_national_intervention_metrics_equal_the_raw_files(published):
         assert change == pytest.approx(e["mean_rate_change_after_intervention"], abs=1e-9)
 
 
-def test_region_file_holds_only_its_own_region_and_no_pupil_level(published):
+def test_region_file_holds_its_own_region_and_the_country_and_no_pupil_level(published):
+    """DESIGN §8.1: a region compares itself with the country without a second file."""
     region = region_of()["091"]
-    rows = query(published["warehouse"],
-                 "select distinct level, region_code from absence_rates", region)
-    assert {r[1] for r in rows} == {region}
-    assert {r[0] for r in rows} == {"region", "municipality", "school"}
+    for table in PUBLISHED_LEVEL_TABLES:
+        rows = query(published["warehouse"],
+                     f"select distinct level, region_code from {table}", region)
+        assert {(level, code) for level, code in rows if level == "national"} <= {
+            ("national", None)}
+        assert {code for level, code in rows if level != "national"} == {region}, table
+        assert {level for level, _ in rows} == {"national", "region", "municipality", "school"}
+        national = query(published["warehouse"],
+                         f"select * from {table} where level = 'national' order by all")
+        assert query(published["warehouse"],
+                     f"select * from {table} where level = 'national' order by all",
+                     region) == national, table
     tables = {r[0] for r in query(published["warehouse"],
                                   "select table_name from information_schema.tables")}
-    assert tables == {"absence_rates", "attendance_tiers", "intervention_metrics",
-                      "interventions_by_type", "data_freshness"}
+    assert tables == {*PUBLISHED_LEVEL_TABLES, "data_freshness"}
     columns = {r[0] for r in query(published["warehouse"],
                                    "select column_name from information_schema.columns")}
     assert not columns & {"student_key", "learner_oid", "oppilas_id", "student_ref"}
@@ -122,7 +142,8 @@ def test_region_file_holds_only_its_own_region_and_no_pupil_level(published):
 
 def test_query_command_reads_the_published_file(published):
     result = absence("query", "--warehouse", str(published["warehouse"]), "--csv",
-                     "select count(*) as n from data_freshness", env=published["env"])
+                     "select count(*) as n from data_freshness where status = 'ok'",
+                     env=published["env"])
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["n", str(len(MUNICIPALITIES))]
 
@@ -134,3 +155,225 @@ def test_a_second_run_with_nothing_new_changes_nothing(published):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "LOADED" not in run.stdout
     assert query(published["warehouse"], "select * from absence_rates order by all") == before
+
+
+# -- for the people who read them (DESIGN §8.1) -------------------------------------------------
+
+def _reference() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """municipality -> (name, region) and region -> name, from the reference files."""
+    with REFERENCE.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return ({r["kunta_code"]: (r["kunta_name_fi"], r["maakunta_code"]) for r in rows},
+            {r["maakunta_code"]: r["maakunta_name_fi"] for r in rows})
+
+
+def test_names_beside_codes_match_the_reference_and_are_null_above_the_level(published):
+    municipalities, regions = _reference()
+    for region in (None, region_of()["091"]):
+        for table in PUBLISHED_LEVEL_TABLES:
+            for level, rcode, rname, mcode, mname in query(published["warehouse"], f"""
+                    select distinct level, region_code, region_name, municipality_code,
+                           municipality_name from {table}""", region):
+                assert rname == (regions[rcode] if rcode else None), (table, level)
+                assert mname == (municipalities[mcode][0] if mcode else None), (table, level)
+                assert (rcode is None) == (level == "national")
+                assert (mcode is None) == (level in ("national", "region"))
+
+
+def test_data_freshness_has_every_municipality_and_says_why(published):
+    municipalities, regions = _reference()
+    rows = query(published["warehouse"], """
+        select municipality_code, municipality_name, region_code, region_name, status,
+               last_error from data_freshness""")
+    assert {r[0] for r in rows} == set(municipalities)
+    for code, name, rcode, rname, status, error in rows:
+        assert (name, rcode, rname) == (municipalities[code][0], municipalities[code][1],
+                                        regions[municipalities[code][1]])
+        expected = "ok" if code in MUNICIPALITIES else "not_onboarded"
+        assert status == expected
+        assert (error is None) == (status == "ok")
+    region = region_of()["091"]
+    in_region = query(published["warehouse"], "select municipality_code from data_freshness",
+                      region)
+    assert {r[0] for r in in_region} == {c for c, (_, r) in municipalities.items()
+                                         if r == region}
+
+
+def test_data_through_and_provisional_follow_coverage(published):
+    """data_through = the earliest coverage_end among the municipalities in the row;
+    provisional = the period ends later than data_through minus 14 days."""
+    coverage = {m: d for m, d in query(published["warehouse"], """
+        select municipality_code, coverage_end from data_freshness where status = 'ok'""")}
+    rows = query(published["warehouse"], """
+        select level, region_code, municipality_code, period_end, data_through, provisional
+        from absence_rates where grade_band = 'all'""")
+    regions = region_of()
+    for level, rcode, mcode, period_end, through, provisional in rows:
+        members = [m for m in coverage if level == "national"
+                   or (level == "region" and regions[m] == rcode) or m == mcode]
+        assert through == min(coverage[m] for m in members)
+        assert provisional == (period_end > through - timedelta(days=14))
+    tiers = query(published["warehouse"], """
+        select as_of_date, data_through, provisional from attendance_tiers
+        where level = 'national'""")
+    assert all(p == (d > t - timedelta(days=14)) for d, t, p in tiers)
+    assert {p for _, _, p in tiers} == {True, False}
+
+
+def test_ten_percent_or_more_and_the_pupils_behind_the_change(published):
+    for targeted, intensive, ten, with_tier, share in query(published["warehouse"], """
+            select targeted_students, intensive_students, students_10pct_or_more,
+                   students_with_tier, share_10pct_or_more
+            from attendance_tiers where not suppressed"""):
+        assert ten == targeted + intensive
+        assert share == pytest.approx(ten / with_tier, abs=1e-12)
+    expected = intervention_metrics(published["raw"])
+    for term, in_change, change in query(published["warehouse"], """
+            select term, students_in_change, mean_rate_change_after_intervention
+            from intervention_metrics where level = 'national'"""):
+        count = expected[term]["students_in_change"]
+        # Fewer than 5 pupils behind a mean: both hidden (partial suppression).
+        assert (in_change, change is None) == ((count, False) if count >= 5 else (None, True))
+
+
+def test_interventions_by_dimension_add_up_without_double_counting(published):
+    by_type = {(t, d): n for t, d, n in query(published["warehouse"], """
+        select term, dimension, sum(interventions) from interventions_by_type
+        where level = 'national' group by all""")}
+    rows = query(published["warehouse"], """
+        select term, dimension, interventions, students from interventions_by_dimension
+        where level = 'national'""")
+    for term, dimension, interventions, students in rows:
+        if dimension == "all":
+            assert interventions == sum(n for (t, _), n in by_type.items() if t == term)
+            per_dimension = [s for t, d, _, s in rows if t == term and d != "all"]
+            assert max(per_dimension) <= students <= sum(per_dimension)
+        else:
+            assert interventions == by_type[(term, dimension)]
+    names = dict(query(published["warehouse"], """
+        select distinct intervention_type, intervention_name_fi from interventions_by_type"""))
+    assert names["concern_raised"] == "Huolen puheeksi ottaminen"
+
+
+def test_counts_are_bigint_and_rates_double_with_definitions_attached(published):
+    from pipelines.publish.definitions import published_docs
+
+    docs = published_docs(Path(__file__).resolve().parents[1] / "dbt_project")
+    path = published["warehouse"] / "published" / "national.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        types = con.execute("select table_name, column_name, data_type, comment "
+                            "from duckdb_columns() where not internal").fetchall()
+        tables = dict(con.execute("select table_name, comment from duckdb_tables() "
+                                  "where not internal").fetchall())
+    assert not [t for t in types if t[2].startswith("DECIMAL")]
+    kinds = {(t, c): k for t, c, k, _ in types}
+    assert kinds[("absence_rates", "students")] == "BIGINT"
+    assert kinds[("absence_rates", "absence_rate")] == "DOUBLE"
+    for table, column, _, comment in types:
+        assert comment == docs[table].columns[column] and comment, (table, column)
+    for table, comment in tables.items():
+        assert comment == docs[table].description and comment
+    parquet = pq.read_schema(published["warehouse"] / "published" / "parquet" /
+                             "absence_rates" / "national.parquet")
+    assert parquet.field("absence_rate").metadata[b"description"].decode() == \
+        docs["absence_rates"].columns["absence_rate"]
+    assert not [f for f in parquet if str(f.type).startswith("decimal")]
+
+
+def _finnish_csv(path: Path) -> list[dict]:
+    """A Finnish Excel user's reading: BOM, ';', decimal comma."""
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+
+
+def _round_trip(folder: Path, region: str | None, warehouse: Path, table: str,
+                keys: list[str], measures: list[str]) -> int:
+    """Each published row of `table` against its CSV row; returns how many were suppressed."""
+    rows = {tuple(r[k] for k in keys): r for r in _finnish_csv(folder / f"{table}.csv")}
+    published = query(warehouse, f"""
+        select {", ".join(keys + measures)}, suppressed from {table}""", region)
+    assert len(rows) == len(published), table
+    suppressed_seen = 0
+    for values in published:
+        key, measured, suppressed = values[:len(keys)], values[len(keys):-1], values[-1]
+        row = rows[tuple("" if v is None else str(v) for v in key)]
+        assert row["suppressed"] == ("true" if suppressed else "false")
+        for column, value in zip(measures, measured, strict=True):
+            if suppressed:
+                assert row[column] == "..", (table, column)
+            elif value is None:
+                assert row[column] == "", (table, column)
+            else:
+                assert float(row[column].replace(",", ".")) == value, (table, column)
+        suppressed_seen += bool(suppressed)
+    return suppressed_seen
+
+
+def test_csv_exports_round_trip_in_the_finnish_dialect(published):
+    exports = published["warehouse"] / "published" / "exports"
+    unit = ["level", "region_code", "municipality_code", "school_code"]
+    suppressed_seen = 0
+    for folder, region in [(exports / "national", None),
+                           (exports / "regions" / region_of()["091"], region_of()["091"])]:
+        _round_trip(folder, region, published["warehouse"], "absence_rates",
+                    unit + ["school_year", "period_type", "period_start", "grade_band"],
+                    ["students", "absence_rate", "scheduled_lessons", "late_count"])
+        suppressed_seen += _round_trip(
+            folder, region, published["warehouse"], "interventions_by_type",
+            unit + ["school_year", "term", "intervention_type"], ["interventions", "students"])
+    assert suppressed_seen > 0  # small groups of pupils given one kind of support
+
+
+def test_the_workbook_holds_every_table_and_the_legend(published):
+    from openpyxl import load_workbook
+
+    path = published["warehouse"] / "published" / "exports" / "national" / "national.xlsx"
+    book = load_workbook(path, read_only=True)
+    assert set(book.sheetnames) == {*PUBLISHED_LEVEL_TABLES, "data_freshness", "Selite"}
+    rates = list(book["absence_rates"].iter_rows(values_only=True))
+    header, body = rates[0], rates[1:]
+    assert len(body) == query(published["warehouse"],
+                              "select count(*) from absence_rates")[0][0]
+    suppressed = header.index("suppressed")
+    for row in body:
+        if row[suppressed] is True:
+            assert row[header.index("students")] == ".."
+        else:
+            assert isinstance(row[header.index("students")], int)
+    legend = [row for row in book["Selite"].iter_rows(values_only=True)]
+    assert any(row[1] == ".." for row in legend)
+    assert any(row[0] == "absence_rates" and row[1] == "absence_rate" and row[2]
+               for row in legend)
+    book.close()
+
+
+def test_the_reports_are_written_with_the_publication(published):
+    reports = published["warehouse"] / "published" / "reports"
+    regions = sorted(p.stem for p in (published["warehouse"] / "published" / "regions")
+                     .glob("*.duckdb"))
+    assert sorted(p.stem for p in (reports / "regions").glob("*.html")) == regions
+    page = (reports / "national.html").read_text("utf-8")
+    assert "<script" in page and "http://" not in page.replace("http://www.w3.org", "")
+    assert "Koko maa" in page
+
+
+def _guide_queries() -> list[str]:
+    """Every SQL statement of the officials' guide (warehouse/README.md), as printed there."""
+    guide = (Path(__file__).parents[1] / "warehouse" / "README.md").read_text("utf-8")
+    blocks = [b.split("```", 1)[0] for b in guide.split("```sql")[1:]]
+    return [s.strip() for block in blocks for s in block.split(";") if s.strip()]
+
+
+def test_every_query_in_the_officials_guide_answers_from_a_region_file(published):
+    """The guide's seven questions are copy-paste SQL against a region file (091 is in 01,
+    the region the guide uses): each statement runs as printed and returns rows."""
+    queries = _guide_queries()
+    assert len(queries) >= 7
+    for sql in queries:
+        assert "'01'" not in sql and "regions/" not in sql, "the guide picks the file, not SQL"
+        rows = query(published["warehouse"], sql, region="01")
+        assert rows, sql.splitlines()[0]
+    # Question 1 compares the region with the country inside the one file.
+    rows = query(published["warehouse"], queries[0], region="01")
+    assert {r[0] for r in rows} == {"national", "region"}

@@ -126,3 +126,44 @@ def _replace(path: Path, data: bytes) -> None:
     tmp.write_bytes(data)
     os.chmod(tmp, PUBLISHED_FILE)
     os.replace(tmp, path)
+
+
+def write_exports(settings) -> list[Path]:
+    """Exports of every published scope, read back from the published DuckDB files (so they
+    hold exactly what was published): `exports/national/` and `exports/regions/<rr>/`."""
+    import duckdb
+
+    from pipelines.publish.definitions import published_docs
+
+    docs = published_docs(settings.dbt_project_dir)
+    published = settings.published
+    scopes = [("national", published / "national.duckdb", published / "exports" / "national")]
+    scopes += [(path.stem, path, published / "exports" / "regions" / path.stem)
+               for path in sorted((published / "regions").glob("*.duckdb"))]
+    written: list[Path] = []
+    for scope, source, folder in scopes:
+        with duckdb.connect(str(source), read_only=True) as con:
+            names = [n for n in PUBLISHED if con.execute(
+                "select count(*) from information_schema.tables where table_name = ?",
+                [n]).fetchall()[0][0]]
+            tables = {n: con.sql(f'select * from "{n}"').to_arrow_table() for n in names}
+        written += write_scope(folder, scope, tables, docs, legend(tables, settings))
+    return written
+
+
+def legend(tables: Mapping[str, pa.Table], settings) -> list[tuple[str, str]]:
+    """The notes of a workbook's Selite sheet: suppression and how far the data go."""
+    notes = [("..", f"Salattu (suppressed): luku perustuu alle {settings.suppression_threshold} "
+                    "oppilaaseen, tai se on salattu, jotta salattu luku ei olisi laskettavissa "
+                    "muista luvuista. A figure resting on fewer than "
+                    f"{settings.suppression_threshold} pupils, or hidden so that no hidden "
+                    "figure can be derived from the others.")]
+    if "absence_rates" in tables and "data_through" in tables["absence_rates"].column_names:
+        through = [d for d in tables["absence_rates"]["data_through"].to_pylist() if d]
+        if through:
+            notes.append(("data_through", f"Tiedot ulottuvat {min(through).isoformat()} – "
+                                          f"{max(through).isoformat()} asti (data reach this "
+                                          "far); provisional = viimeiset 14 päivää ovat "
+                                          "vielä alustavia (the last 14 days may still be "
+                                          "corrected)."))
+    return notes

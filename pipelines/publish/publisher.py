@@ -17,10 +17,12 @@ import pyarrow.parquet as pq
 
 from pipelines.config import Settings
 from pipelines.permissions import PUBLISHED_FILE, published_folder
+from pipelines.publish.definitions import TableDoc, published_docs
 from pipelines.publish.suppression import RULES, suppress
 from pipelines.tables import PUBLISHED_TABLES
 
 NATIONAL_LEVELS = ("national", "region", "municipality")
+# A region file holds its own region's rows and, for comparison, the country's (DESIGN §8.1).
 REGION_LEVELS = ("region", "municipality", "school")
 
 
@@ -43,7 +45,9 @@ def read_marts(warehouse_db: Path) -> dict[str, pa.Table]:
         missing = set(PUBLISHED_TABLES) - set(located)
         if missing:
             raise RuntimeError(f"dbt has not built {', '.join(sorted(missing))} in {warehouse_db}")
-        return {t: con.sql(f'select * from "{located[t]}"."{t}"').to_arrow_table()
+        # In a fixed order: secondary suppression picks the smallest sibling, and among equal
+        # ones the first; row order must not decide what a night publishes.
+        return {t: con.sql(f'select * from "{located[t]}"."{t}" order by all').to_arrow_table()
                 for t in PUBLISHED_TABLES}
 
 
@@ -74,13 +78,16 @@ def prepare(settings: Settings) -> PreparedTables:
 
 
 def write(prepared: PreparedTables, settings: Settings) -> PublishResult:
-    """Write national, region and Parquet files, each built aside and renamed into place."""
-    marts, schemas = prepared.tables, prepared.schemas
+    """Write national, region and Parquet files, each built aside and renamed into place;
+    every table and column carries its definition from the dbt docs."""
+    marts, docs = prepared.tables, published_docs(settings.dbt_project_dir)
+    schemas = {name: _documented(schema, docs.get(name))
+               for name, schema in prepared.schemas.items()}
     out = settings.published
     result = PublishResult(national=out / "national.duckdb")
     national = {name: _arrow(_levels(frame, NATIONAL_LEVELS), schemas[name])
                 for name, frame in marts.items()}
-    _write_duckdb(result.national, national)
+    _write_duckdb(result.national, national, docs)
     for name, frame in national.items():
         _write_parquet(out / "parquet" / name / "national.parquet", frame)
         result.rows[name] = len(frame)
@@ -88,13 +95,15 @@ def write(prepared: PreparedTables, settings: Settings) -> PublishResult:
             result.suppressed[name] = frame["suppressed"].to_pylist().count(True)
 
     result.preview = national_preview(national["absence_rates"])
-    regions = sorted({code for frame in marts.values() if "region_code" in frame
-                      for code in frame["region_code"].dropna().unique()})
+    # A file for every region with published figures (data_freshness also lists regions
+    # where nobody has delivered yet; they get no file of their own).
+    regions = sorted({code for frame in marts.values() if "level" in frame
+                      for code in frame.loc[frame["level"] == "region", "region_code"]})
     for region in regions:
         tables = {name: _arrow(_region(frame, region), schemas[name])
                   for name, frame in marts.items()}
         path = out / "regions" / f"{region}.duckdb"
-        _write_duckdb(path, tables)
+        _write_duckdb(path, tables, docs)
         for name, frame in tables.items():
             _write_parquet(out / "parquet" / name / "regions" / f"{region}.parquet", frame)
         result.regions[region] = path
@@ -129,7 +138,11 @@ def _levels(frame: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _region(frame: pd.DataFrame, region: str) -> pd.DataFrame:
-    return _levels(frame, REGION_LEVELS)[lambda f: f["region_code"] == region]
+    if "level" not in frame:  # data_freshness: the region's municipalities
+        return frame[frame["region_code"] == region]
+    own = _levels(frame, REGION_LEVELS)
+    return pd.concat([frame[frame["level"] == "national"],
+                      own[own["region_code"] == region]])
 
 
 def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
@@ -138,7 +151,20 @@ def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
 
-def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
+def _documented(schema: pa.Schema, doc: TableDoc | None) -> pa.Schema:
+    """The schema with each column's definition (and the table's) as Parquet metadata."""
+    if doc is None:
+        return schema
+    fields = [f.with_metadata({"description": doc.columns.get(f.name, "")}) for f in schema]
+    return pa.schema(fields, metadata={"description": doc.description})
+
+
+def _sql_text(text: str) -> str:
+    """A string literal of our own documentation (COMMENT ON takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _write_duckdb(path: Path, tables: dict[str, pa.Table], docs: dict[str, TableDoc]) -> None:
     published_folder(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
@@ -147,6 +173,13 @@ def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
             con.register("frame", frame)
             con.execute(f'create table "{name}" as select * from frame')
             con.unregister("frame")
+            doc = docs.get(name)
+            if doc is None:
+                continue
+            con.execute(f'comment on table "{name}" is {_sql_text(doc.description)}')
+            for column in frame.column_names:
+                con.execute(f'comment on column "{name}"."{column}" is '
+                            f"{_sql_text(doc.columns.get(column, ''))}")
         con.execute("checkpoint")
     # Group-readable, not world-readable: hand region files out per region (README).
     os.chmod(tmp, PUBLISHED_FILE)

@@ -65,6 +65,15 @@ def school_year_period(frame: pd.DataFrame) -> pd.DataFrame:
     return parent
 
 
+def dimension(frame: pd.DataFrame) -> pd.DataFrame:
+    """The four dimensions under `all`: their interventions add up to it (pupils do not, a
+    pupil can have support of two kinds, but a count that adds up is reason enough)."""
+    parent = frame.copy()
+    parent.loc[frame["dimension"] == "all", "level"] = None
+    parent.loc[frame["dimension"] != "all", "dimension"] = "all"
+    return parent
+
+
 def term(frame: pd.DataFrame) -> pd.DataFrame:
     parent = frame.copy()
     parent.loc[frame["term"] == "all", "level"] = None
@@ -148,6 +157,11 @@ RULES: dict[str, TableRule] = {
     "intervention_metrics": _rule(
         "intervention_metrics", "crossed_targeted", [geography, term],
         partial=[(["crossed_intensive", "responded_intensive", "intensive_response_rate"],
-                  "crossed_intensive")]),
+                  "crossed_intensive"),
+                 # The mean change rests on the pupils whose change could be measured.
+                 (["students_in_change", "mean_rate_change_after_intervention"],
+                  "students_in_change")]),
     "interventions_by_type": _rule("interventions_by_type", "students", [geography, term]),
+    "interventions_by_dimension": _rule("interventions_by_dimension", "students",
+                                        [geography, term, dimension]),
 }

@@ -1,7 +1,9 @@
 -- Lesson-weighted absence rates (DESIGN §7/§8) for every level, period type and grade
 -- band. A record counts in the period holding its period_end; `students` counts distinct
--- pupils with scheduled lessons in the period. Unsuppressed: the publish step applies
--- small-cell suppression and sets `suppressed`.
+-- pupils with scheduled lessons in the period. data_through is the earliest coverage_end
+-- among the municipalities with records in the row, and a period ending within 14 days of
+-- it is provisional (§8.1). Unsuppressed: the publish step applies small-cell suppression
+-- and sets `suppressed`.
 
 {%- set measures = [
     'scheduled_lessons', 'absent_lessons', 'illness_lessons', 'authorised_lessons',
@@ -11,14 +13,21 @@
     {%- for measure in measures %}sum({{ measure }}) as {{ measure }}{% if not loop.last %},
         {% endif %}{% endfor -%}
 {%- endset %}
+{#- coverage_end follows from municipality_code: carried along, it never splits a group. #}
 {%- set pupil_columns = ['pupil_id', 'region_code', 'municipality_code', 'school_code',
-                         'grade_band', 'school_year'] %}
+                         'grade_band', 'school_year', 'coverage_end'] %}
 
 with
 
 pupil_periods as (
 
     select * from {{ ref('int_pupil_periods') }}
+
+),
+
+coverage as (
+
+    select * from {{ ref('int_municipality_coverage') }}
 
 ),
 
@@ -47,6 +56,7 @@ pupil_week_parts as (
         pupil_periods.school_code,
         pupil_periods.grade_band,
         pupil_periods.school_year,
+        coverage.coverage_end,
         {{ week_start('pupil_periods.period_end') }} as week_start,
         {{ month_start('pupil_periods.period_end') }} as month_start,
         {%- for measure in measures %}
@@ -58,6 +68,9 @@ pupil_week_parts as (
     inner join pupils
         on pupil_periods.student_key = pupils.student_key
 
+    left join coverage
+        on pupil_periods.municipality_code = coverage.municipality_code
+
     group by
         pupils.pupil_id,
         pupil_periods.region_code,
@@ -65,6 +78,7 @@ pupil_week_parts as (
         pupil_periods.school_code,
         pupil_periods.grade_band,
         pupil_periods.school_year,
+        coverage.coverage_end,
         {{ week_start('pupil_periods.period_end') }},
         {{ month_start('pupil_periods.period_end') }}
 
@@ -153,6 +167,7 @@ level_sets as (
         grouping({{ code }}) as rolled_up_{{ code }},
         {%- endfor %}
         count(distinct case when scheduled_lessons > 0 then pupil_id end) as students,
+        min(coverage_end) as data_through,
         {{ measure_sums }}
 
     from pupil_period_totals
@@ -188,6 +203,7 @@ level_totals as (
         period_end,
         case when rolled_up_grade_band = 1 then 'all' else grade_band end as grade_band,
         students,
+        data_through,
         {{ measures | join(',\n        ') }}
 
     from level_sets
@@ -204,27 +220,36 @@ level_totals as (
 final as (
 
     select
-        level,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        period_type,
-        period_start,
-        period_end,
-        grade_band,
-        cast(students as {{ dbt.type_bigint() }}) as students,
-        cast(scheduled_lessons as decimal(18, 3)) as scheduled_lessons,
-        cast(absent_lessons as decimal(18, 3)) as absent_lessons,
-        {{ safe_ratio('absent_lessons', 'scheduled_lessons') }} as absence_rate,
-        {{ safe_ratio('illness_lessons', 'scheduled_lessons') }} as illness_rate,
-        {{ safe_ratio('authorised_lessons', 'scheduled_lessons') }} as authorised_rate,
-        {{ safe_ratio('unauthorised_lessons', 'scheduled_lessons') }} as unauthorised_rate,
-        {{ safe_ratio('unexplained_lessons', 'scheduled_lessons') }} as unexplained_rate,
-        cast(late_count as decimal(18, 3)) as late_count,
+        level_totals.level,
+        {{ place_columns('level_totals') }}
+        level_totals.school_code,
+        level_totals.school_year,
+        level_totals.period_type,
+        level_totals.period_start,
+        level_totals.period_end,
+        level_totals.grade_band,
+        cast(level_totals.students as {{ dbt.type_bigint() }}) as students,
+        cast(level_totals.scheduled_lessons as double) as scheduled_lessons,
+        cast(level_totals.absent_lessons as double) as absent_lessons,
+        {{ safe_ratio('level_totals.absent_lessons', 'level_totals.scheduled_lessons') }}
+            as absence_rate,
+        {{ safe_ratio('level_totals.illness_lessons', 'level_totals.scheduled_lessons') }}
+            as illness_rate,
+        {{ safe_ratio('level_totals.authorised_lessons', 'level_totals.scheduled_lessons') }}
+            as authorised_rate,
+        {{ safe_ratio('level_totals.unauthorised_lessons', 'level_totals.scheduled_lessons') }}
+            as unauthorised_rate,
+        {{ safe_ratio('level_totals.unexplained_lessons', 'level_totals.scheduled_lessons') }}
+            as unexplained_rate,
+        cast(round(level_totals.late_count) as {{ dbt.type_bigint() }}) as late_count,
+        level_totals.data_through,
+        {{ is_provisional('level_totals.period_end', 'level_totals.data_through') }}
+            as provisional,
         false as suppressed
 
     from level_totals
+
+    {{ place_joins('level_totals') }}
 
 )
 

@@ -1,10 +1,12 @@
--- Delivery status per municipality (DESIGN §3/§8): one row per municipality with any
--- ledger row, plus expected municipalities never seen (`missing`).
---   status `quarantined`: the newest drop seen (by processing time) was quarantined;
---   `late`: the last loaded extract is older than the reference time minus
---   `late_after_hours` (reference = newest extracted_at of a drop that was not
+-- Delivery status of every municipality of the reference classification (DESIGN §3/§8/§8.1):
+--   `quarantined`: the newest drop seen (by processing time) was quarantined;
+--   `ok` / `late`: it has a loaded extract, `late` when that is older than the reference time
+--   minus `late_after_hours` (reference = newest extracted_at of a drop that was not
 --   quarantined, capped at its processing time; or the wall clock with freshness_clock =
---   'wall'); `missing`: nothing loaded yet; else `ok`.
+--   'wall');
+--   `missing`: expected (seed expected_municipalities) but no drop has loaded;
+--   `not_onboarded`: not expected and never delivered a drop.
+-- last_error says why for every status but `ok`, in our own words (never the data's).
 
 with
 
@@ -23,6 +25,12 @@ expected_municipalities as (
 municipalities as (
 
     select * from {{ ref('int_municipalities') }}
+
+),
+
+coverage as (
+
+    select * from {{ ref('int_municipality_coverage') }}
 
 ),
 
@@ -69,77 +77,72 @@ newest_drops as (
 
 ),
 
-latest_loaded as (
+statuses as (
 
     select
-        municipality_code,
-        extract_id,
-        extracted_at,
-        finished_at,
-        coverage_end,
-        row_number() over (
-            partition by municipality_code
-            order by extracted_at desc, extract_id desc
-        ) as load_rank
+        municipalities.municipality_code,
+        municipalities.region_code,
+        coverage.last_extract_id,
+        coverage.last_extracted_at,
+        coverage.last_loaded_at,
+        coverage.coverage_end,
+        newest_drops.reason as newest_reason,
+        newest_drops.rows_rejected,
+        case
+            when newest_drops.status = 'quarantined' then 'quarantined'
+            when coverage.last_extract_id is not null
+                and coverage.last_extracted_at
+                    < {{ dbt.dateadd('hour', -var('late_after_hours'), 'reference_time.reference_at') }}
+                then 'late'
+            when coverage.last_extract_id is not null then 'ok'
+            when expected_municipalities.municipality_code is not null then 'missing'
+            else 'not_onboarded'
+        end as status
 
-    from extracts
+    from municipalities
 
-    where status = 'loaded'
+    cross join reference_time
 
-),
+    left join coverage
+        on municipalities.municipality_code = coverage.municipality_code
 
-seen_municipalities as (
+    left join newest_drops
+        on municipalities.municipality_code = newest_drops.municipality_code
+        and newest_drops.drop_rank = 1
 
-    select distinct municipality_code from extracts
-
-),
-
-all_municipalities as (
-
-    select municipality_code from seen_municipalities
-
-    union
-
-    select municipality_code from expected_municipalities
+    left join expected_municipalities
+        on municipalities.municipality_code = expected_municipalities.municipality_code
 
 ),
 
 final as (
 
     select
-        all_municipalities.municipality_code,
-        municipalities.region_code,
-        latest_loaded.extract_id as last_extract_id,
-        latest_loaded.extracted_at as last_extracted_at,
-        latest_loaded.finished_at as last_loaded_at,
-        latest_loaded.coverage_end,
-        case
-            when newest_drops.status = 'quarantined' then 'quarantined'
-            when latest_loaded.extract_id is null then 'missing'
-            when latest_loaded.extracted_at
-                < {{ dbt.dateadd('hour', -var('late_after_hours'), 'reference_time.reference_at') }}
-                then 'late'
-            else 'ok'
-        end as status,
-        case
-            when newest_drops.status = 'quarantined' then newest_drops.reason
+        statuses.municipality_code,
+        municipality_names.kunta_name_fi as municipality_name,
+        statuses.region_code,
+        region_names.maakunta_name_fi as region_name,
+        statuses.last_extract_id,
+        statuses.last_extracted_at,
+        statuses.last_loaded_at,
+        statuses.coverage_end,
+        statuses.status,
+        case statuses.status
+            when 'quarantined' then statuses.newest_reason
+            when 'late' then
+                'the last loaded extract is older than {{ var("late_after_hours") }} hours '
+                || '(compared with {% if var("freshness_clock") == "wall" %}the clock{% else %}'
+                || 'the newest extract of any municipality{% endif %})'
+            when 'missing' then
+                'expected (seed expected_municipalities), but no drop has loaded yet'
+            when 'not_onboarded' then
+                'not onboarded: not expected, and no drop has been delivered'
         end as last_error,
-        cast(newest_drops.rows_rejected as {{ dbt.type_bigint() }}) as rejected_rows
+        cast(statuses.rows_rejected as {{ dbt.type_bigint() }}) as rejected_rows
 
-    from all_municipalities
+    from statuses
 
-    cross join reference_time
-
-    left join municipalities
-        on all_municipalities.municipality_code = municipalities.municipality_code
-
-    left join newest_drops
-        on all_municipalities.municipality_code = newest_drops.municipality_code
-        and newest_drops.drop_rank = 1
-
-    left join latest_loaded
-        on all_municipalities.municipality_code = latest_loaded.municipality_code
-        and latest_loaded.load_rank = 1
+    {{ place_joins('statuses') }}
 
 )
 

@@ -120,7 +120,11 @@ level_totals as (
         count(distinct case when event = 'intensive' then student_key end) as crossed_intensive,
         count(distinct case when event = 'intensive' and responded then student_key end) as responded_intensive,
         avg(case when event = 'targeted' then rate_change_after_intervention end)
-            as mean_rate_change_after_intervention
+            as mean_rate_change_after_intervention,
+        count(distinct case
+            when event = 'targeted' and rate_change_after_intervention is not null
+                then student_key
+        end) as students_in_change
 
     from termed_events
 
@@ -137,23 +141,29 @@ level_totals as (
 final as (
 
     select
-        level,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        term,
-        cast(crossed_targeted as {{ dbt.type_bigint() }}) as crossed_targeted,
-        cast(responded_targeted as {{ dbt.type_bigint() }}) as responded_targeted,
-        {{ safe_ratio('responded_targeted', 'crossed_targeted') }} as timely_response_rate,
-        cast(median_response_lag_days as double) as median_response_lag_days,
-        cast(crossed_intensive as {{ dbt.type_bigint() }}) as crossed_intensive,
-        cast(responded_intensive as {{ dbt.type_bigint() }}) as responded_intensive,
-        {{ safe_ratio('responded_intensive', 'crossed_intensive') }} as intensive_response_rate,
-        cast(mean_rate_change_after_intervention as double) as mean_rate_change_after_intervention,
+        level_totals.level,
+        {{ place_columns('level_totals') }}
+        level_totals.school_code,
+        level_totals.school_year,
+        level_totals.term,
+        cast(level_totals.crossed_targeted as {{ dbt.type_bigint() }}) as crossed_targeted,
+        cast(level_totals.responded_targeted as {{ dbt.type_bigint() }}) as responded_targeted,
+        {{ safe_ratio('level_totals.responded_targeted', 'level_totals.crossed_targeted') }}
+            as timely_response_rate,
+        cast(level_totals.median_response_lag_days as double) as median_response_lag_days,
+        cast(level_totals.crossed_intensive as {{ dbt.type_bigint() }}) as crossed_intensive,
+        cast(level_totals.responded_intensive as {{ dbt.type_bigint() }})
+            as responded_intensive,
+        {{ safe_ratio('level_totals.responded_intensive', 'level_totals.crossed_intensive') }}
+            as intensive_response_rate,
+        cast(level_totals.mean_rate_change_after_intervention as double)
+            as mean_rate_change_after_intervention,
+        cast(level_totals.students_in_change as {{ dbt.type_bigint() }}) as students_in_change,
         false as suppressed
 
     from level_totals
+
+    {{ place_joins('level_totals') }}
 
 )
 

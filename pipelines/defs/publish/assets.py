@@ -108,3 +108,32 @@ def _summary(report) -> str:
     lines += [f"| {name} | {'yes' if c.check.blocking else 'no (warns)'} | "
               f"{'passed' if c.passed else 'FAILED'} |" for name, c in report.checks.items()]
     return "\n".join(lines)
+
+
+REPORTS_KEY = dg.AssetKey("published_reports")
+
+
+@dg.asset(
+    key=REPORTS_KEY, deps=[PUBLISHED_KEY], pool=WAREHOUSE_POOL, group_name="publish",
+    kinds={"csv", "xlsx", "html"},
+)
+def published_reports(context: dg.AssetExecutionContext, absence: AbsenceSettings):
+    """Files an official opens without SQL (DESIGN §8.1), read back from the published files:
+    `published/exports/national/` and `exports/regions/<rr>/` (one CSV per table in Finnish
+    Excel's dialect and a workbook with a Selite sheet), and `published/reports/national.html`
+    and `reports/regions/<rr>.html` (a self-contained page with charts, in Finnish). Each file
+    is written aside and renamed into place."""
+    from pipelines.publish.exports import write_exports
+    from pipelines.publish.report import write_reports
+
+    settings = absence.settings()
+    with locks.hold(locks.lock_path(settings.warehouse, "warehouse")):
+        exports = write_exports(settings)
+        reports = write_reports(settings.published, settings.suppression_threshold)
+    return dg.MaterializeResult(metadata={
+        "exports": len(exports),
+        "reports": dg.MetadataValue.json([str(p.relative_to(settings.published))
+                                          for p in reports]),
+        "national_report": dg.MetadataValue.path(
+            str(settings.published / "reports" / "national.html")),
+    })

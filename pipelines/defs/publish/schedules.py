@@ -2,13 +2,15 @@
 
 import dagster as dg
 
-from pipelines.defs.publish.assets import published_statistics
+from pipelines.defs.publish.assets import published_reports, published_statistics
 from pipelines.defs.transform.assets import absence_dbt_assets
 
 publish_job = dg.define_asset_job(
     "publish_job",
-    selection=dg.AssetSelection.assets(absence_dbt_assets, published_statistics),
-    description="dbt build (seeds, models, tests) then publish the suppressed statistics.",
+    selection=dg.AssetSelection.assets(absence_dbt_assets, published_statistics,
+                                       published_reports),
+    description="dbt build (seeds, models, tests), publish the suppressed statistics, then "
+                "the officials' exports and reports.",
 )
 
 # A schedule, not eager automation: the dbt assets sit downstream of partially filled
