@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/warehouse/.dagster
 
-.PHONY: demo test run dagster bench lint lock clean
+.PHONY: demo test run dagster serve bench lint lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -22,10 +22,14 @@ demo: $(STAMP)
 	$(BIN)/absence demo
 
 test: $(STAMP)
-	@# The browser test drives Debian's chromium; install it when missing and we are root.
+	@# The browser test drives Debian's chromium, the daemon test Debian's PostgreSQL server;
+	@# install them when missing and we are root.
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  >/dev/null 2>&1; } || echo "chromium not installed: the browser test will be skipped"
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
+	  >/dev/null 2>&1; } || echo "postgresql not installed: the daemon test will be skipped"
 	$(BIN)/python -m pytest -q
 
 run: $(STAMP)
@@ -34,6 +38,10 @@ run: $(STAMP)
 dagster: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) && cp -n config/dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
 	$(BIN)/dagster dev
+
+# The production pair (dagster-daemon + dagster-webserver) on PostgreSQL: README, Operations.
+serve: $(STAMP)
+	deploy/serve
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --scale $(or $(SCALE),1)
