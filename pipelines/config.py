@@ -34,6 +34,7 @@ ENVIRONMENT = {
     "freshness_clock": "ABSENCE_FRESHNESS_CLOCK",
     "dagster_home": "DAGSTER_HOME",
     "pseudonym_key": "ABSENCE_PSEUDONYM_KEY",
+    "alert_webhook": "ABSENCE_ALERT_WEBHOOK",
 }
 MIN_SUPPRESSION_THRESHOLD = 3
 
@@ -55,6 +56,8 @@ class Settings:
     dagster_home: Path | None = None  # default <warehouse>/.dagster
     # A secret: never shown (repr), never compared, only handed to the pseudonymiser.
     pseudonym_key: str = field(default="", repr=False, compare=False)
+    # Where alerts are POSTed (Slack/Teams-compatible JSON); its URL may hold a token.
+    alert_webhook: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         # dbt reads the warehouse through SQL string literals (sources' external_location):
@@ -63,6 +66,8 @@ class Settings:
             if any(c in str(getattr(self, name)) for c in "'\"\\\n\r\x00"):
                 raise ValueError(f"the {name} path may not contain quotes, backslashes or "
                                  "line breaks")
+        if self.alert_webhook and not self.alert_webhook.startswith(("https://", "http://")):
+            raise ValueError("the alert webhook is an http:// or https:// URL")
         if self.freshness_clock not in ("data", "wall"):
             raise ValueError("the freshness clock is `data` or `wall`")
         if self.suppression_threshold < MIN_SUPPRESSION_THRESHOLD:

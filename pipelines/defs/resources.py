@@ -30,6 +30,7 @@ class AbsenceSettings(dg.ConfigurableResource):
     freshness_clock: str | None = None
     dagster_home: str | None = None
     pseudonym_key: str | None = None
+    alert_webhook: str | None = None
 
     @classmethod
     def from_env(cls) -> "AbsenceSettings":
@@ -50,7 +51,8 @@ class AbsenceSettings(dg.ConfigurableResource):
             ingest_timeout_seconds=settings.ingest_timeout_seconds,
             freshness_clock=settings.freshness_clock,
             dagster_home=str(settings.dagster_home) if settings.dagster_home else None,
-            pseudonym_key=settings.pseudonym_key or None)
+            pseudonym_key=settings.pseudonym_key or None,
+            alert_webhook=settings.alert_webhook or None)
 
     def settings(self) -> Settings:
         values = {name: getattr(self, name) for name in ENVIRONMENT}

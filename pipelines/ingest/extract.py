@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines import locks
+from pipelines import alerts, locks
 from pipelines.config import Settings
 from pipelines.ingest import ledger
 from pipelines.ingest.code_maps import known_municipalities
@@ -218,4 +218,9 @@ def record_unattributed(settings: Settings) -> list[UnattributedDrop]:
             "folder": drop.shown_folder, "seen_at": ledger.now().isoformat(),
         }, indent=2), "utf-8")
         new.append(drop)
+        alerts.send(alerts.record(
+            "drop_quarantined",
+            f"a drop under a folder that is no known municipality "
+            f"({drop.shown_folder or drop.drop_id}) was quarantined: {drop.reason}",
+            municipality=None, drop_id=drop.drop_id, reason=drop.reason), settings)
     return new

@@ -4,7 +4,9 @@
 import json
 
 import dagster as dg
+import pyarrow.parquet as pq
 
+from pipelines import alerts
 from pipelines.defs.ingest.partitions import municipality_partitions
 from pipelines.defs.resources import AbsenceSettings
 from pipelines.ingest import ledger
@@ -72,7 +74,7 @@ def ingest_extract(context: dg.AssetExecutionContext, config: IngestConfig,
                 "extract_id": loaded[-1].extract_id,
                 "path": dg.MetadataValue.path(str(settings.canonical / table / municipality)),
             })
-    yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=_ledger_metadata(entries))
+    yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=_ledger_metadata(entries, settings))
     if any(e.rows_rejected for e in entries):
         yield dg.MaterializeResult(asset_key=QUARANTINE_KEY, metadata={
             "rows_rejected": sum(e.rows_rejected for e in entries),
@@ -82,6 +84,18 @@ def ingest_extract(context: dg.AssetExecutionContext, config: IngestConfig,
         context.log.info(f"{municipality}/{entry.extract_id}: {entry.status}"
                          + (f" ({entry.reason})" if entry.reason else ""))
     quarantined = [e for e in entries if e.status == "quarantined"]
+    # The Runs list shows each run's outcome at a glance (and filters by it): a run that
+    # quarantined its drop succeeded as a run, but is tagged so.
+    context.instance.add_run_tags(context.run_id, {
+        "absence/extract_id": last.extract_id,
+        "absence/outcome": "quarantined" if quarantined else last.status})
+    for entry in quarantined:
+        alerts.send(alerts.record(
+            "drop_quarantined",
+            f"drop {entry.extract_id} of municipality {municipality} was quarantined: "
+            f"{entry.reason}",
+            municipality=municipality, extract_id=entry.extract_id, reason=entry.reason,
+            run_id=context.run_id), settings)
     yield dg.AssetCheckResult(
         asset_key=LEDGER_KEY, check_name="drop_accepted", passed=not quarantined,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -98,15 +112,38 @@ def ingest_extract(context: dg.AssetExecutionContext, config: IngestConfig,
     )
 
 
-def _ledger_metadata(entries: list[ledger.LedgerEntry]) -> dict:
+def _ledger_metadata(entries: list[ledger.LedgerEntry], settings) -> dict:
+    """What the drop(s) gave, reconciled: every source row read is kept, rejected or a
+    duplicate; kept rows become canonical rows (fewer, where a profile folds lesson marks into
+    one row per pupil and day)."""
     last = entries[-1]
+    read = sum(e.rows_read for e in entries)
+    rejected = sum(e.rows_rejected for e in entries)
+    duplicate = sum(e.rows_duplicate for e in entries)
+    loaded_by_table = {
+        table: sum(pq.read_metadata(path).num_rows for e in entries if e.status == "loaded"
+                   for path in [settings.canonical / table / e.municipality_code
+                                / f"{e.extract_id}.parquet"] if path.exists())
+        for table in CANONICAL_TABLES}
     return {
         "status": last.status,
         "extract_id": last.extract_id,
         "reason": last.reason or "",
-        "rows_read": sum(e.rows_read for e in entries),
+        "rows_read": read,
+        "rows_kept": read - rejected - duplicate,
+        "rows_rejected": rejected,
+        "rows_duplicate": duplicate,
         "rows_loaded": sum(e.rows_loaded for e in entries),
-        "rows_rejected": sum(e.rows_rejected for e in entries),
+        "rows_loaded_by_table": dg.MetadataValue.json(loaded_by_table),
+        "reconciliation": dg.MetadataValue.md(
+            f"{read} source rows read = {read - rejected - duplicate} kept + {rejected} "
+            f"rejected + {duplicate} identical repeats (counted once). The kept rows became "
+            f"{sum(e.rows_loaded for e in entries)} canonical rows "
+            f"({', '.join(f'{t} {n}' for t, n in loaded_by_table.items())}): a lesson-marks "
+            "drop folds one row per lesson into one absence row per pupil and day, so "
+            "canonical rows can be fewer than source rows."
+            if last.status == "loaded" or read else
+            "Nothing was read: the drop was refused before its rows (see reason)."),
         "coverage": f"{last.coverage_start} .. {last.coverage_end}",
         "schema_drift (dropped columns)": last.schema_drift or "",
         "drops": dg.MetadataValue.md(

@@ -18,7 +18,12 @@ ingest_job = dg.define_asset_job(
 
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=30,
-           default_status=dg.DefaultSensorStatus.RUNNING)
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Every 30 s: each complete drop (manifest.json present) under "
+                       "landing/MMM/EXTRACT_ID that has no ledger row yet becomes one ingest "
+                       "run of its municipality's partition, oldest extract first; a drop "
+                       "under a folder that is no known municipality is quarantined aside "
+                       "and alerted.")
 def landing_sensor(context: dg.SensorEvaluationContext,
                    absence: AbsenceSettings) -> dg.SensorResult:
     """A drop is complete when its manifest.json exists; run_key makes each drop run once."""
@@ -36,7 +41,8 @@ def landing_sensor(context: dg.SensorEvaluationContext,
                 run_key=f"{d.municipality_code}/{d.load_id()}",
                 partition_key=d.municipality_code,
                 run_config={"ops": {"ingest_extract": {"config": {"extract_id": d.extract_id}}}},
-                tags={"absence/municipality": d.municipality_code},
+                tags={"absence/municipality": d.municipality_code,
+                      "absence/extract_id": d.extract_id},
             )
             for d in drops
         ],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+from pipelines import alerts
 from pipelines.defs.resources import AbsenceSettings
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
 
@@ -49,9 +50,19 @@ def _reason(row: dict) -> str:
                 "each with its reason. Warning only: earlier data stays published.",
 )
 def extracts_on_time(absence: AbsenceSettings) -> dg.AssetCheckResult:
-    rows = read_freshness(absence.settings().warehouse_db)
+    settings = absence.settings()
+    rows = read_freshness(settings.warehouse_db)
     flagged = [r for r in rows if r["status"] in NOT_OK]
     by_status = {s: [r["municipality_code"] for r in flagged if r["status"] == s] for s in NOT_OK}
+    overdue = by_status["late"] + by_status["missing"]
+    if overdue:
+        # Quarantined drops were alerted when they were quarantined.
+        alerts.send(alerts.record(
+            "municipalities_late",
+            f"{len(overdue)} municipalities have no current data: "
+            + ", ".join(f"{code} ({status})" for status in ("late", "missing")
+                        for code in by_status[status][:20]),
+            late=by_status["late"], missing=by_status["missing"]), settings)
     # Municipalities that were never onboarded are counted, not listed (there are ~300).
     table = "\n".join(
         f"| {r['municipality_code']} | {r['region_code'] or ''} | {r['status']} | "

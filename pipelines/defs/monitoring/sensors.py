@@ -1,4 +1,5 @@
-"""Alerting: every failed run becomes one JSON line in $ABSENCE_WAREHOUSE/alerts/alerts.jsonl.
+"""Alerting: every failed run becomes one alert (pipelines/alerts.py): a JSON line in
+$ABSENCE_WAREHOUSE/alerts/alerts.jsonl and, when ABSENCE_ALERT_WEBHOOK is set, a POST to it.
 
 The record names the run, its job, the failed steps with the assets they materialise, and the
 error message, so a watcher (or `tail -f`) needs no Dagster access to see what broke.
@@ -6,22 +7,13 @@ error message, so a watcher (or `tail -f`) needs no Dagster access to see what b
 
 from __future__ import annotations
 
-import json
-import os
-from datetime import UTC, datetime
-from pathlib import Path
-
 import dagster as dg
 
-from pipelines.config import Settings
+from pipelines import alerts
 from pipelines.defs.resources import AbsenceSettings
 
 MAX_MESSAGE = 4000
 MAX_ASSETS = 20
-
-
-def alerts_path(settings: Settings) -> Path:
-    return settings.warehouse / "alerts" / "alerts.jsonl"
 
 
 def _step_assets(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, list[str]]:
@@ -51,28 +43,14 @@ def alert_record(context: dg.RunFailureSensorContext) -> dict:
             "error": (error.message.strip() if error else event.message or "")[:MAX_MESSAGE],
         })
     message = steps[0]["error"] if steps else (context.failure_event.message or "run failed")
-    return {
-        "alerted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "run_id": run.run_id,
-        "job": run.job_name,
-        "partition": run.tags.get("dagster/partition"),
-        "failed_steps": steps,
-        "error": message[:MAX_MESSAGE],
-        "tags": {k: v for k, v in run.tags.items() if k.startswith("absence/")},
-    }
-
-
-def write_alert(record: dict, settings: Settings) -> Path:
-    """Append the record as one line in one O_APPEND write: concurrent ticks never interleave."""
-    path = alerts_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    try:
-        os.write(fd, line.encode("utf-8"))
-    finally:
-        os.close(fd)
-    return path
+    partition = run.tags.get("dagster/partition")
+    return alerts.record(
+        "run_failed",
+        f"run {run.run_id[:8]} of {run.job_name}"
+        + (f" ({partition})" if partition else "") + f" failed: {message}",
+        run_id=run.run_id, job=run.job_name, partition=partition, failed_steps=steps,
+        error=message[:MAX_MESSAGE],
+        tags={k: v for k, v in run.tags.items() if k.startswith("absence/")})
 
 
 @dg.run_failure_sensor(
@@ -81,10 +59,14 @@ def write_alert(record: dict, settings: Settings) -> Path:
     # Runs that `absence run` executes in-process carry no code-location origin; without this
     # the daemon would skip them. The project has a single code location.
     monitor_all_code_locations=True,
-    description="Appends an alert record (run id, job, failed steps and assets, error) to "
-                "$ABSENCE_WAREHOUSE/alerts/alerts.jsonl for every failed run.",
+    description="For every failed run, an alert (run id, job, failed steps and assets, "
+                "error): a line in $ABSENCE_WAREHOUSE/alerts/alerts.jsonl and a POST to "
+                "ABSENCE_ALERT_WEBHOOK when set.",
 )
 def alert_on_run_failure(context: dg.RunFailureSensorContext, absence: AbsenceSettings) -> None:
     record = alert_record(context)
-    path = write_alert(record, absence.settings())
-    context.log.info(f"Alert for run {record['run_id']} ({record['job']}) written to {path}")
+    settings = absence.settings()
+    delivered = alerts.send(record, settings)
+    context.log.info(f"Alert for run {record['run_id']} ({record['job']}) written to "
+                     f"{alerts.alerts_path(settings)}"
+                     + ("" if delivered else "; the webhook did not take it"))

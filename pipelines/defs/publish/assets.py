@@ -9,7 +9,7 @@ as an asset check of `published_statistics`.
 
 import dagster as dg
 
-from pipelines import locks
+from pipelines import alerts, locks
 from pipelines.defs.resources import AbsenceSettings
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
 from pipelines.publish.publisher import prepare, write
@@ -27,9 +27,9 @@ MAX_FAILURES_SHOWN = 20
                                    blocking=c.blocking) for c in CHECKS],
 )
 def published_statistics(context: dg.AssetExecutionContext, absence: AbsenceSettings):
-    """published/national.duckdb, published/regions/<rr>.duckdb and published/parquet/, each
-    written to a temporary file and renamed into place, only after the blocking quality
-    checks (Great Expectations suites on the suppressed tables) passed."""
+    """`published/national.duckdb`, `published/regions/RR.duckdb` (one per region code RR) and
+    `published/parquet/`, each written to a temporary file and renamed into place, only after
+    the blocking quality checks (Great Expectations suites on the suppressed tables) passed."""
     settings = absence.settings()
     with locks.hold(locks.lock_path(settings.warehouse, "warehouse")):
         yield from _publish(context, settings)
@@ -48,6 +48,11 @@ def _publish(context: dg.AssetExecutionContext, settings):
         yield from checks
         failures = [f for name in report.blocking_failures
                     for f in report.checks[name].failures][:MAX_FAILURES_SHOWN]
+        alerts.send(alerts.record(
+            "publication_blocked",
+            f"the quality gate blocked publication ({', '.join(report.blocking_failures)}); "
+            "the previously published files stay in place",
+            failed_checks=report.blocking_failures, run_id=context.run_id), settings)
         raise dg.Failure(
             description=(f"Quality gate failed ({', '.join(report.blocking_failures)}): nothing "
                          "was published; the previously published files stay in place. "
