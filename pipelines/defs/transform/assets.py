@@ -45,6 +45,16 @@ class AbsenceDbtTranslator(DagsterDbtTranslator):
             return dg.AssetKey(["warehouse", dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's own description; its SQL only for models (a seed has none, and an
+        empty "Raw SQL" block says nothing)."""
+        description = (dbt_resource_props.get("description") or "").strip()
+        code = (dbt_resource_props.get("raw_code") or "").strip()
+        if dbt_resource_props["resource_type"] != "model" or not code:
+            return description or f"dbt {dbt_resource_props['resource_type']} " \
+                                  f"`{dbt_resource_props['name']}`"
+        return f"{description}\n\n#### Raw SQL:\n```sql\n{code}\n```".strip()
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props["resource_type"] == "seed":
