@@ -7,14 +7,10 @@ through the `dagster` command and reads the instance."""
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -22,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from benchmarks import postgres_server
 from pipelines.generator import generate
 
 ROOT = Path(__file__).parents[1]
@@ -29,47 +26,13 @@ BIN = Path(sys.executable).parent
 MUNICIPALITIES = ["091", "837"]
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    pg = _pg_bin()
-    if pg is None:
-        pytest.skip("PostgreSQL server binaries not installed (make test installs them)")
-    folder = Path(tempfile.mkdtemp(prefix="absence-pg-"))
-    user: list[str] = []
-    if os.getuid() == 0:  # the server refuses to run as root
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("no non-root `postgres` user to run the server")
-        os.chown(folder, owner.pw_uid, owner.pw_gid)
-        user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
-    subprocess.run([*user, pg / "initdb", "-D", data, "-U", "absence", "-A", "trust",
-                    "--no-sync"], check=True, capture_output=True)
-    subprocess.run([*user, pg / "pg_ctl", "-D", data, "-w", "-l", folder / "server.log",
-                    "-o", f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off", "start"],
-                   check=True, capture_output=True)
     try:
-        subprocess.run([*user, pg / "createdb", "-h", "127.0.0.1", "-p", str(port),
-                        "-U", "absence", "dagster"], check=True, capture_output=True)
-        yield {"ABSENCE_PG_HOST": "127.0.0.1", "ABSENCE_PG_PORT": str(port),
-               "ABSENCE_PG_DB": "dagster", "ABSENCE_PG_USER": "absence",
-               "ABSENCE_PG_PASSWORD": "unused-with-trust"}
-    finally:
-        subprocess.run([*user, pg / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+        with postgres_server.running() as variables:
+            yield variables
+    except postgres_server.Unavailable as why:
+        pytest.skip(str(why))
 
 
 def _instance(home: Path):
