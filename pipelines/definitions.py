@@ -6,7 +6,12 @@ from dagster_dbt import DbtCliResource
 from pipelines.dbt_project import dbt_project
 from pipelines.defs.ingest.assets import ingest_extract
 from pipelines.defs.ingest.sensors import ingest_job, landing_sensor
-from pipelines.defs.monitoring.checks import extracts_on_time
+from pipelines.defs.monitoring.checks import (
+    drops_arrived,
+    extracts_on_time,
+    freshness_job,
+    freshness_watch,
+)
 from pipelines.defs.monitoring.sensors import alert_on_run_failure
 from pipelines.defs.publish.assets import published_reports, published_statistics
 from pipelines.defs.publish.schedules import nightly_publish, publish_job
@@ -20,10 +25,10 @@ restrict_umask()
 
 defs = dg.Definitions(
     assets=[ingest_extract, absence_dbt_assets, published_statistics, published_reports],
-    asset_checks=[extracts_on_time],
-    jobs=[ingest_job, publish_job],
+    asset_checks=[extracts_on_time, drops_arrived],
+    jobs=[ingest_job, publish_job, freshness_job],
     sensors=[landing_sensor, alert_on_run_failure],
-    schedules=[nightly_publish],
+    schedules=[nightly_publish, freshness_watch],
     resources={
         "absence": AbsenceSettings.from_env(),
         "dbt": DbtCliResource(project_dir=dbt_project),

@@ -13,6 +13,13 @@ import dagster as dg
 
 from pipelines.config import ENVIRONMENT, Settings
 
+OWNERS = ["team:absence-data"]  # who the Dagster UI shows as responsible for every asset
+
+
+def tags(layer: str) -> dict[str, str]:
+    """The tags every asset carries: its product and its layer (filterable in the UI)."""
+    return {"product": "absence-statistics", "layer": layer}
+
 
 class AbsenceSettings(dg.ConfigurableResource):
     """Landing zone, warehouse, thresholds and limits of this deployment (README: Environment).

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 
 from pipelines import alerts
 from pipelines.defs.ingest.partitions import municipality_partitions
-from pipelines.defs.resources import AbsenceSettings
+from pipelines.defs.resources import OWNERS, AbsenceSettings, tags
 from pipelines.ingest import ledger
 from pipelines.ingest.code_maps import known_municipalities
 from pipelines.ingest.extract import ingest_drop
@@ -31,14 +31,17 @@ class IngestConfig(dg.Config):
     specs=[
         *[dg.AssetSpec(key, description=f"Canonical `{table}` Parquet per municipality and "
                        "extract (pseudonymised, validated).", skippable=True,
-                       group_name="ingest", kinds={"parquet"})
+                       group_name="ingest", kinds={"parquet"}, owners=OWNERS,
+                       tags=tags("ingest"))
           for table, key in CANONICAL_KEYS.items()],
         dg.AssetSpec(LEDGER_KEY, description="Extract ledger: one row per drop seen, with its "
                      "status (loaded, superseded, duplicate, quarantined) and reason.",
-                     group_name="ingest", kinds={"parquet"}),
+                     group_name="ingest", kinds={"parquet"}, owners=OWNERS,
+                     tags=tags("ingest")),
         dg.AssetSpec(QUARANTINE_KEY, description="Rows rejected at ingest: file, data row, "
                      "column and reason (quarantine/<mmm>/<load_id>/rejected_rows.parquet).",
-                     group_name="ingest", kinds={"parquet"}, skippable=True),
+                     group_name="ingest", kinds={"parquet"}, skippable=True,
+                     owners=OWNERS, tags=tags("ingest")),
     ],
     check_specs=[
         dg.AssetCheckSpec("drop_accepted", asset=LEDGER_KEY,

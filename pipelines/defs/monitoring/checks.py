@@ -83,3 +83,66 @@ def extracts_on_time(absence: AbsenceSettings) -> dg.AssetCheckResult:
                 "|---|---|---|---|---|---|\n" + table),
         },
     )
+
+
+ARRIVAL_HOURS = 36  # a nightly drop older than this by the wall clock is overdue
+
+
+def overdue_municipalities(settings, now=None) -> dict[str, str]:
+    """Municipality → why it has no current drop, read from the ledger files themselves (not
+    from the dbt build): an expected or ever-loaded municipality whose latest loaded drop
+    finished loading more than ARRIVAL_HOURS ago by the wall clock, or that never loaded one."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.ingest.ledger import read_entries
+    from quality.runner import expected_municipalities
+
+    now = now or datetime.now(UTC)
+    latest: dict[str, datetime] = {}
+    for row in read_entries(settings.ledger):
+        if row["status"] == "loaded" and row["finished_at"] is not None:
+            code = row["municipality_code"]
+            latest[code] = max(latest.get(code, row["finished_at"]), row["finished_at"])
+    expected = expected_municipalities(
+        None, settings.seeds / "config" / "expected_municipalities.csv") | set(latest)
+    overdue = {}
+    for code in sorted(expected):
+        if code not in latest:
+            overdue[code] = "expected, but no drop has loaded yet"
+        elif now - latest[code] > timedelta(hours=ARRIVAL_HOURS):
+            overdue[code] = (f"no drop loaded since {latest[code]:%Y-%m-%d %H:%M} UTC "
+                             f"(over {ARRIVAL_HOURS} h)")
+    return overdue
+
+
+@dg.asset_check(
+    asset=FRESHNESS_KEY,
+    name="drops_arrived",
+    description=f"Independent of the nightly build: every expected municipality (and every "
+                f"one that ever delivered) loaded a drop within the last {ARRIVAL_HOURS} "
+                "hours by the wall clock, read from the ledger files. Runs on its own "
+                "schedule (freshness_watch, 06:30 Helsinki), so a night whose publish job "
+                "never ran still warns.",
+)
+def drops_arrived(absence: AbsenceSettings) -> dg.AssetCheckResult:
+    settings = absence.settings()
+    overdue = overdue_municipalities(settings)
+    if overdue:
+        alerts.send(alerts.record(
+            "municipalities_late",
+            f"{len(overdue)} municipalities loaded no drop in the last {ARRIVAL_HOURS} h: "
+            + ", ".join(list(overdue)[:20]), overdue=overdue), settings)
+    return dg.AssetCheckResult(
+        passed=not overdue, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"overdue": len(overdue), "reasons": dg.MetadataValue.json(overdue)})
+
+
+freshness_job = dg.define_asset_job(
+    "freshness_job", selection=dg.AssetSelection.checks(drops_arrived),
+    description="The freshness watch alone: did every municipality's nightly drop arrive?")
+
+freshness_watch = dg.ScheduleDefinition(
+    name="freshness_watch", job=freshness_job, cron_schedule="30 6 * * *",
+    execution_timezone="Europe/Helsinki", default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="06:30 Helsinki: warns about municipalities whose nightly drop did not "
+                "arrive, whether or not the 05:00 publish job ran.")

@@ -7,10 +7,12 @@ as an asset check of `published_statistics`.
 """
 
 
+from datetime import timedelta
+
 import dagster as dg
 
 from pipelines import alerts, locks
-from pipelines.defs.resources import AbsenceSettings
+from pipelines.defs.resources import OWNERS, AbsenceSettings, tags
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
 from pipelines.publish.publisher import prepare, write
 from pipelines.tables import PUBLISHED_TABLES
@@ -23,6 +25,12 @@ MAX_FAILURES_SHOWN = 20
 
 @dg.asset(
     deps=MART_KEYS, pool=WAREHOUSE_POOL, group_name="publish", kinds={"duckdb", "parquet"},
+    owners=OWNERS, tags=tags("publish"),
+    # Published by 06:00 Helsinki every day (the build starts at 05:00): Dagster flags the
+    # asset when it was not materialised in the 24 hours before that deadline.
+    freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *",
+                                             lower_bound_delta=timedelta(hours=24),
+                                             timezone="Europe/Helsinki"),
     check_specs=[dg.AssetCheckSpec(c.name, asset=PUBLISHED_KEY, description=c.description,
                                    blocking=c.blocking) for c in CHECKS],
 )
@@ -120,7 +128,7 @@ REPORTS_KEY = dg.AssetKey("published_reports")
 
 @dg.asset(
     key=REPORTS_KEY, deps=[PUBLISHED_KEY], pool=WAREHOUSE_POOL, group_name="publish",
-    kinds={"csv", "xlsx", "html"},
+    kinds={"csv", "xlsx", "html"}, owners=OWNERS, tags=tags("publish"),
 )
 def published_reports(context: dg.AssetExecutionContext, absence: AbsenceSettings):
     """Files an official opens without SQL (DESIGN §8.1), read back from the published files:

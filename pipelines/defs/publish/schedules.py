@@ -2,13 +2,16 @@
 
 import dagster as dg
 
+from pipelines.defs.monitoring.checks import drops_arrived
 from pipelines.defs.publish.assets import published_reports, published_statistics
 from pipelines.defs.transform.assets import absence_dbt_assets
 
 publish_job = dg.define_asset_job(
     "publish_job",
+    # The freshness watch has its own schedule (freshness_watch): not part of the build.
     selection=dg.AssetSelection.assets(absence_dbt_assets, published_statistics,
-                                       published_reports),
+                                       published_reports) - dg.AssetSelection.checks(
+                                           drops_arrived),
     description="dbt build (seeds, models, tests), publish the suppressed statistics, then "
                 "the officials' exports and reports.",
 )

@@ -17,7 +17,7 @@ from pipelines import locks
 from pipelines.config import Settings
 from pipelines.dbt_project import dbt_environment, dbt_project
 from pipelines.defs.ingest.assets import CANONICAL_KEYS, LEDGER_KEY, QUARANTINE_KEY
-from pipelines.defs.resources import AbsenceSettings
+from pipelines.defs.resources import OWNERS, AbsenceSettings, tags
 from pipelines.ingest.extract import ensure_layout
 
 WAREHOUSE_POOL = "warehouse"
@@ -54,6 +54,13 @@ class AbsenceDbtTranslator(DagsterDbtTranslator):
             return description or f"dbt {dbt_resource_props['resource_type']} " \
                                   f"`{dbt_resource_props['name']}`"
         return f"{description}\n\n#### Raw SQL:\n```sql\n{code}\n```".strip()
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return OWNERS
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> dict[str, str]:
+        return {**super().get_tags(dbt_resource_props),
+                **tags(self.get_group_name(dbt_resource_props) or "transform")}
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
