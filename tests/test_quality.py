@@ -202,6 +202,9 @@ def test_tampered_suppression_fails_the_gate_and_publishes_nothing(blocked):
     assert failure["examples"][0]["students"] == 2 and failure["examples"][0]["level"] == "school"
     assert all(evaluations[c.name].passed for c in CHECKS if c.name != "suppression_applied")
     assert not result.get_asset_materialization_events()
+    # The Runs list says why: a quality block, not an infrastructure failure.
+    assert blocked["instance"].get_run_by_id(result.run_id).tags["absence/failure"] == \
+        "quality_gate"
     # Nothing was published: every published file is byte for byte what it was, and the
     # row-count baseline was not advanced.
     assert _digest(settings.published) == blocked["before"]
@@ -215,10 +218,17 @@ def test_tampered_suppression_fails_the_gate_and_publishes_nothing(blocked):
 def test_run_failure_sensor_writes_an_alert_naming_run_step_and_error(blocked):
     result, instance = blocked["result"], blocked["instance"]
     alerts = blocked["settings"].warehouse / "alerts" / "alerts.jsonl"
-    assert not alerts.exists()  # the cursor-setting tick saw no failure yet
+
+    def records(kind):
+        return [json.loads(line) for line in alerts.read_text().splitlines()
+                if json.loads(line)["kind"] == kind]
+
+    # The gate alerted as it blocked; the cursor-setting tick saw no failed run yet.
+    (blocked_alert,) = records("publication_blocked")
+    assert blocked_alert["failed_checks"] == ["suppression_applied"]
+    assert records("run_failed") == []
     _tick_alert_sensor(instance, blocked["absence"], blocked["defs"], blocked["sensor_cursor"])
-    (line,) = alerts.read_text().splitlines()
-    alert = json.loads(line)
+    (alert,) = records("run_failed")
     assert alert["run_id"] == result.run_id and alert["job"] == "publish_job"
     (step,) = alert["failed_steps"]
     assert step["step"] == "published_statistics"
@@ -233,7 +243,7 @@ def test_run_failure_sensor_writes_an_alert_naming_run_step_and_error(blocked):
         sensor_name="alert_on_run_failure", dagster_instance=instance,
         dagster_run=result.dagster_run, dagster_event=result.get_run_failure_event(),
         resources={"absence": blocked["absence"]}).for_run_failure())
-    second = json.loads(alerts.read_text().splitlines()[-1])
+    second = records("run_failed")[-1]
     assert {k: v for k, v in second.items() if k != "alerted_at"} == \
         {k: v for k, v in alert.items() if k != "alerted_at"}
 
@@ -270,3 +280,41 @@ def test_publish_keeps_its_signature_and_writes_without_the_gate(night, tmp_path
     result = publish(settings)
     assert result.national.exists() and set(result.rows) == set(PUBLISHED_TABLES)
     assert result.preview.startswith("| school year |")
+
+
+def test_an_infrastructure_failure_is_not_reported_as_failed_data_checks(night, tmp_path):
+    """Another process holds absence.duckdb for writing: publishing cannot read the marts.
+    The run fails as an infrastructure failure (tag, message); no data check says Failed."""
+    import subprocess
+    import sys
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(night["settings"].warehouse, warehouse,
+                    ignore=shutil.ignore_patterns(".dagster", "logs", ".locks"))
+    settings = Settings.from_env(landing=night["settings"].landing, warehouse=warehouse)
+    before = _digest(settings.published)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(120)", str(settings.warehouse_db)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        from pipelines.definitions import defs
+
+        with dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as mp:
+            mp.setenv("ABSENCE_LANDING", str(settings.landing))
+            mp.setenv("ABSENCE_WAREHOUSE", str(warehouse))
+            result = defs.resolve_job_def("publish_job").execute_in_process(
+                instance=instance, raise_on_error=False,
+                asset_selection=[dg.AssetKey("published_statistics")])
+            tags = instance.get_run_by_id(result.run_id).tags
+            evaluations = _check_evaluations(instance, result.run_id)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not result.success
+    assert tags["absence/failure"] == "infrastructure"
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "Infrastructure failure" in failure.event_specific_data.error.message
+    assert not [e for e in evaluations if not e.passed]
+    assert _digest(settings.published) == before

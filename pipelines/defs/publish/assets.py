@@ -10,6 +10,7 @@ as an asset check of `published_statistics`.
 from datetime import timedelta
 
 import dagster as dg
+import duckdb
 
 from pipelines import alerts, locks
 from pipelines.defs.resources import OWNERS, AbsenceSettings, tags
@@ -43,16 +44,32 @@ def published_statistics(context: dg.AssetExecutionContext, absence: AbsenceSett
         yield from _publish(context, settings)
 
 
+def _infrastructure_failure(context: dg.AssetExecutionContext, error: Exception) -> dg.Failure:
+    """A failure of the machine, not of the data: said so in the Runs list (a run tag), in
+    the error and the alert, so it never reads like a quality block. The checks were not
+    evaluated (Dagster shows them as not executed), none failed."""
+    context.instance.add_run_tags(context.run_id, {"absence/failure": "infrastructure"})
+    return dg.Failure(
+        description=(f"Infrastructure failure before the quality checks could run "
+                     f"({type(error).__name__}: {str(error)[:500]}); no data check failed; "
+                     "nothing was published, the previous files stay in place."),
+        metadata={"failure": "infrastructure", "error_type": type(error).__name__})
+
+
 def _publish(context: dg.AssetExecutionContext, settings):
     from quality.runner import save_state, validate
 
-    prepared = prepare(settings)
-    report = validate(prepared.tables, settings, threshold=prepared.threshold,
-                      run_name=context.run_id)
+    try:
+        prepared = prepare(settings)
+        report = validate(prepared.tables, settings, threshold=prepared.threshold,
+                          run_name=context.run_id)
+    except (OSError, duckdb.Error, locks.LockBusy) as error:
+        raise _infrastructure_failure(context, error) from error
     docs_url = dg.MetadataValue.url(report.data_docs.as_uri())
     checks = [_check_result(outcome, docs_url, report) for outcome in report.checks.values()]
 
     if report.blocking_failures:
+        context.instance.add_run_tags(context.run_id, {"absence/failure": "quality_gate"})
         yield from checks
         failures = [f for name in report.blocking_failures
                     for f in report.checks[name].failures][:MAX_FAILURES_SHOWN]
