@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/warehouse/.dagster
 
-.PHONY: demo test run dagster serve bench lint lock clean
+.PHONY: demo test run dagster serve docs bench lint lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -42,6 +42,10 @@ dagster: $(STAMP)
 # The production pair (dagster-daemon + dagster-webserver) on PostgreSQL: README, Operations.
 serve: $(STAMP)
 	deploy/serve
+
+# The dbt docs site, static and offline, into $ABSENCE_WAREHOUSE/docs/dbt/index.html.
+docs: $(STAMP)
+	$(BIN)/python -m pipelines.dbt_docs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --scale $(or $(SCALE),1)

@@ -377,3 +377,20 @@ def test_every_query_in_the_officials_guide_answers_from_a_region_file(published
     # Question 1 compares the region with the country inside the one file.
     rows = query(published["warehouse"], queries[0], region="01")
     assert {r[0] for r in rows} == {"national", "region"}
+
+
+def test_make_docs_writes_one_offline_dbt_docs_page(published, tmp_path):
+    """`make docs`: the dbt docs of the built warehouse, one page that loads nothing."""
+    import re
+    import shutil
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(published["warehouse"], warehouse,
+                    ignore=shutil.ignore_patterns("published", ".dagster"))
+    env = {**published["env"], "ABSENCE_WAREHOUSE": str(warehouse)}
+    result = subprocess.run([sys.executable, "-m", "pipelines.dbt_docs"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    page = (warehouse / "docs" / "dbt" / "index.html").read_text("utf-8")
+    assert "absence_rates" in page and "interventions_by_dimension" in page
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", page)

@@ -65,8 +65,11 @@ def _publish(context: dg.AssetExecutionContext, settings):
                           run_name=context.run_id)
     except (OSError, duckdb.Error, locks.LockBusy) as error:
         raise _infrastructure_failure(context, error) from error
-    docs_url = dg.MetadataValue.url(report.data_docs.as_uri())
-    checks = [_check_result(outcome, docs_url, report) for outcome in report.checks.values()]
+    # Relative to $ABSENCE_WAREHOUSE: a file:// URL of the Dagster host opens nothing in the
+    # browser of whoever looks at the UI. summary.html is our own page and opens offline.
+    docs_url = dg.MetadataValue.path(str(report.data_docs.relative_to(settings.warehouse)))
+    checks = [_check_result(outcome, docs_url, report, settings)
+              for outcome in report.checks.values()]
 
     if report.blocking_failures:
         context.instance.add_run_tags(context.run_id, {"absence/failure": "quality_gate"})
@@ -101,15 +104,15 @@ def _publish(context: dg.AssetExecutionContext, settings):
             **{f"suppressed: {name}": n for name, n in result.suppressed.items()},
             "national_rates": dg.MetadataValue.md(result.preview),
             "data_docs": docs_url,
-            "data_docs_summary": dg.MetadataValue.path(
-                str(report.data_docs.with_name("summary.html"))),
+            "data_docs_summary": dg.MetadataValue.path(str(
+                report.data_docs.with_name("summary.html").relative_to(settings.warehouse))),
             "quality": dg.MetadataValue.md(_summary(report)),
         },
         check_results=checks,
     )
 
 
-def _check_result(outcome, docs_url, report) -> dg.AssetCheckResult:
+def _check_result(outcome, docs_url, report, settings) -> dg.AssetCheckResult:
     metadata = {
         "suites": dg.MetadataValue.md(
             "| GX suite | expectations | result |\n|---|---|---|\n" + "\n".join(
@@ -117,7 +120,8 @@ def _check_result(outcome, docs_url, report) -> dg.AssetCheckResult:
                 for s in outcome.suites)),
         "failed_expectations": len(outcome.failures),
         "data_docs": docs_url,
-        "data_docs_summary": dg.MetadataValue.path(str(report.data_docs.with_name("summary.html"))),
+        "data_docs_summary": dg.MetadataValue.path(str(
+            report.data_docs.with_name("summary.html").relative_to(settings.warehouse))),
     }
     if outcome.failures:
         metadata["failures"] = dg.MetadataValue.json(outcome.failures[:MAX_FAILURES_SHOWN])

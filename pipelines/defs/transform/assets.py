@@ -15,6 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines import locks
 from pipelines.config import Settings
+from pipelines.dbt_docs import page_of
 from pipelines.dbt_project import dbt_environment, dbt_project
 from pipelines.defs.ingest.assets import CANONICAL_KEYS, LEDGER_KEY, QUARANTINE_KEY
 from pipelines.defs.resources import OWNERS, AbsenceSettings, tags
@@ -54,6 +55,12 @@ class AbsenceDbtTranslator(DagsterDbtTranslator):
             return description or f"dbt {dbt_resource_props['resource_type']} " \
                                   f"`{dbt_resource_props['name']}`"
         return f"{description}\n\n#### Raw SQL:\n```sql\n{code}\n```".strip()
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        """dagster-dbt's metadata plus the node's page of `make docs` (relative to the
+        warehouse, so it means the same on every machine)."""
+        return {**super().get_metadata(dbt_resource_props),
+                "dbt_docs": dg.MetadataValue.path(page_of(dbt_resource_props["unique_id"]))}
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
