@@ -81,11 +81,7 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
-@pytest.fixture
-def webserver(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+def _serve(tmp_path, home: Path):
     env = {**os.environ, "DAGSTER_HOME": str(home),
            "ABSENCE_WAREHOUSE": str(tmp_path / "warehouse"),
            "ABSENCE_LANDING": str(tmp_path / "landing")}
@@ -103,6 +99,14 @@ def webserver(tmp_path):
             yield url
         finally:
             _stop(process)
+
+
+@pytest.fixture
+def webserver(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    yield from _serve(tmp_path, home)
 
 
 def test_asset_catalog_and_checks_are_shown_in_the_dagster_ui(webserver, tmp_path):
@@ -147,3 +151,66 @@ def test_asset_catalog_and_checks_are_shown_in_the_dagster_ui(webserver, tmp_pat
         finally:
             browser.close()
     assert (tmp_path / "checks_published_statistics.png").stat().st_size > 10_000
+
+
+def _bad_night(home: Path, landing: Path) -> None:
+    """Three runs in the instance the webserver will read: a drop that loads, a drop that is
+    quarantined, and a publish run that cannot open the warehouse (an infrastructure
+    failure: nothing was built)."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from tests.conftest import csv_files, write_drop
+
+    write_drop(landing, "091", "20260827T234000", csv_files())
+    write_drop(landing, "837", "20260827T234000",
+               csv_files(students=("oppilaat.csv", "x;y\n1;2\n")))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions("municipality", ["091", "837"])
+        ingest = defs.resolve_job_def("ingest_job")
+        for municipality in ("091", "837"):
+            ingest.execute_in_process(
+                instance=instance, partition_key=municipality, raise_on_error=False,
+                tags={"absence/municipality": municipality,
+                      "absence/extract_id": "20260827T234000"},
+                run_config={"ops": {"ingest_extract": {"config": {
+                    "extract_id": "20260827T234000"}}}})
+        defs.resolve_job_def("publish_job").execute_in_process(
+            instance=instance, raise_on_error=False,
+            asset_selection=[dg.AssetKey("published_statistics")])
+
+
+@pytest.fixture
+def bad_night_webserver(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    _bad_night(home, tmp_path / "landing")
+    yield from _serve(tmp_path, home)
+
+
+def test_the_runs_list_tells_a_quarantined_drop_from_an_infrastructure_failure(
+        bad_night_webserver, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1800, "height": 1100})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.goto(f"{bad_night_webserver}/runs")
+            skip = page.get_by_role("button", name="Skip")
+            try:
+                skip.wait_for(timeout=15_000)
+                skip.click()
+            except Exception:  # noqa: BLE001 — no dialog this time
+                pass
+            page.get_by_text("publish_job").first.wait_for()
+            page.wait_for_function("() => document.body.innerText.includes('quarantined')")
+            text = page.inner_text("body")
+            page.screenshot(path=str(tmp_path / "runs_after_a_bad_night.png"))
+        finally:
+            browser.close()
+    assert "absence/outcome: quarantined" in text and "absence/outcome: loaded" in text
+    assert "absence/failure: infrastructure" in text
+    assert (tmp_path / "runs_after_a_bad_night.png").stat().st_size > 10_000
