@@ -62,6 +62,24 @@ class AbsenceDbtTranslator(DagsterDbtTranslator):
         return {**super().get_metadata(dbt_resource_props),
                 "dbt_docs": dg.MetadataValue.path(page_of(dbt_resource_props["unique_id"]))}
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """dbt tests as checks, each with a description the UI shows: the test's own, else
+        what it tests (test name, column, model) and its severity."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        test = manifest["nodes"].get(unique_id, {})
+        meta = test.get("test_metadata") or {}
+        column = test.get("column_name")
+        severity = (test.get("config") or {}).get("severity", "error").lower()
+        described = (test.get("description") or "").strip() or (
+            f"dbt test `{meta.get('name', test.get('name', unique_id))}`"
+            + (f" on column `{column}`" if column else "")
+            + f" of `{asset_spec.key.to_user_string()}`; severity {severity}"
+            + (": a failure fails the dbt build, so nothing is published."
+               if severity == "error" else ": a failure warns."))
+        return spec._replace(description=described)
+
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
 
