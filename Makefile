@@ -22,14 +22,17 @@ demo: $(STAMP)
 	$(BIN)/absence demo
 
 test: $(STAMP)
-	@# The browser test drives Debian's chromium, the daemon test Debian's PostgreSQL server;
-	@# install them when missing and we are root.
+	@# The browser test drives Debian's chromium, the daemon test Debian's PostgreSQL server,
+	@# the pull tests OpenSSH's sshd; install them when missing and we are root.
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  >/dev/null 2>&1; } || echo "chromium not installed: the browser test will be skipped"
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
 	  >/dev/null 2>&1; } || echo "postgresql not installed: the daemon test will be skipped"
+	@command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	   openssh-server) >/dev/null 2>&1; } || echo "sshd not installed: SFTP tests will be skipped"
 	$(BIN)/python -m pytest -q
 
 run: $(STAMP)

@@ -2,7 +2,7 @@
 `$ABSENCE_WAREHOUSE/alerts/alerts.jsonl` and, when `ABSENCE_ALERT_WEBHOOK` is set, POSTed as
 JSON to that URL (Slack's and Teams' incoming webhooks read the `text` field; the rest is the
 record for a machine). Kinds: `run_failed`, `drop_quarantined`, `publication_blocked`,
-`municipalities_late`.
+`municipalities_late`, `source_unreachable` (a remote source of config/sources.yaml).
 
 An alert never stops the pipeline: the POST has a timeout per attempt and a bounded number of
 retries, and every network error ends as a logged line, never an exception. The texts come
@@ -25,7 +25,8 @@ from pipelines.config import Settings
 
 log = logging.getLogger(__name__)
 
-KINDS = ("run_failed", "drop_quarantined", "publication_blocked", "municipalities_late")
+KINDS = ("run_failed", "drop_quarantined", "publication_blocked", "municipalities_late",
+         "source_unreachable")
 TIMEOUT_SECONDS = 5.0
 ATTEMPTS = 3
 BACKOFF_SECONDS = 1.0

@@ -15,6 +15,7 @@ from pipelines.defs.monitoring.checks import (
 from pipelines.defs.monitoring.sensors import alert_on_run_failure
 from pipelines.defs.publish.assets import published_reports, published_statistics
 from pipelines.defs.publish.schedules import nightly_publish, publish_job
+from pipelines.defs.pull.assets import pull_job, pull_schedule, pulled_drops
 from pipelines.defs.resources import AbsenceSettings
 from pipelines.defs.transform.assets import absence_dbt_assets
 from pipelines.permissions import restrict_umask
@@ -24,11 +25,12 @@ from pipelines.permissions import restrict_umask
 restrict_umask()
 
 defs = dg.Definitions(
-    assets=[ingest_extract, absence_dbt_assets, published_statistics, published_reports],
+    assets=[pulled_drops, ingest_extract, absence_dbt_assets, published_statistics,
+            published_reports],
     asset_checks=[extracts_on_time, drops_arrived],
-    jobs=[ingest_job, publish_job, freshness_job],
+    jobs=[ingest_job, publish_job, freshness_job, pull_job],
     sensors=[landing_sensor, alert_on_run_failure],
-    schedules=[nightly_publish, freshness_watch],
+    schedules=[nightly_publish, freshness_watch, pull_schedule],
     resources={
         "absence": AbsenceSettings.from_env(),
         "dbt": DbtCliResource(project_dir=dbt_project),

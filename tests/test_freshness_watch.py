@@ -58,3 +58,15 @@ def test_the_watch_runs_alone_without_the_build(settings):
     schedule = defs.resolve_schedule_def("freshness_watch")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 6 * * *",
                                                                      "Europe/Helsinki")
+
+
+def test_an_unreachable_remote_source_is_named_in_the_overdue_reason(settings):
+    import json
+
+    state = settings.warehouse / "pull" / "837.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"fetched": {}, "last_error": "source unreachable "
+                                 "(ConnectionError)"}))
+    overdue = overdue_municipalities(settings)
+    assert overdue == {"837": "expected, but no drop has loaded yet; its remote source: "
+                              "source unreachable (ConnectionError)"}

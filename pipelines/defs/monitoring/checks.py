@@ -10,6 +10,8 @@ It never stops publishing.
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import duckdb
 
@@ -103,8 +105,12 @@ def overdue_municipalities(settings, now=None) -> dict[str, str]:
         if row["status"] == "loaded" and row["finished_at"] is not None:
             code = row["municipality_code"]
             latest[code] = max(latest.get(code, row["finished_at"]), row["finished_at"])
+    pulled = {path.stem: json.loads(path.read_text("utf-8"))
+              for path in (settings.warehouse / "pull").glob("*.json")}
+    # A municipality we pull from (config/sources.yaml) is expected too.
     expected = expected_municipalities(
-        None, settings.seeds / "config" / "expected_municipalities.csv") | set(latest)
+        None, settings.seeds / "config" / "expected_municipalities.csv") | set(latest) \
+        | set(pulled)
     overdue = {}
     for code in sorted(expected):
         if code not in latest:
@@ -112,6 +118,8 @@ def overdue_municipalities(settings, now=None) -> dict[str, str]:
         elif now - latest[code] > timedelta(hours=ARRIVAL_HOURS):
             overdue[code] = (f"no drop loaded since {latest[code]:%Y-%m-%d %H:%M} UTC "
                              f"(over {ARRIVAL_HOURS} h)")
+        if code in overdue and (pulled.get(code) or {}).get("last_error"):
+            overdue[code] += f"; its remote source: {pulled[code]['last_error']}"
     return overdue
 
 

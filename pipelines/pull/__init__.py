@@ -1,0 +1,1 @@
+"""Pulling drops from municipalities that do not push (issue #16): config/sources.yaml."""
