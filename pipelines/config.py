@@ -35,6 +35,7 @@ ENVIRONMENT = {
     "dagster_home": "DAGSTER_HOME",
     "pseudonym_key": "ABSENCE_PSEUDONYM_KEY",
     "alert_webhook": "ABSENCE_ALERT_WEBHOOK",
+    "sources_file": "ABSENCE_SOURCES",
 }
 MIN_SUPPRESSION_THRESHOLD = 3
 
@@ -58,6 +59,8 @@ class Settings:
     pseudonym_key: str = field(default="", repr=False, compare=False)
     # Where alerts are POSTed (Slack/Teams-compatible JSON); its URL may hold a token.
     alert_webhook: str = field(default="", repr=False)
+    # Remote sources of municipalities that do not push (pipelines/pull/sources.py).
+    sources_file: Path = PROJECT_ROOT / "config" / "sources.yaml"
 
     def __post_init__(self) -> None:
         # dbt reads the warehouse through SQL string literals (sources' external_location):
@@ -126,6 +129,12 @@ class Settings:
     def dbt_vars(self) -> dict[str, object]:
         """dbt vars (dbt_project.yml) that follow a setting."""
         return {"freshness_clock": self.freshness_clock}
+
+
+def read_secret(name: str | None) -> str | None:
+    """The value of an environment variable that a configuration file names for a secret
+    (config/sources.yaml: key_file_env, password_env, token_env), read when it is needed."""
+    return os.environ.get(name) or None if name else None
 
 
 def _typed(kind: str, value: object) -> object:

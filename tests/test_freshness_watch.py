@@ -10,8 +10,8 @@ import dagster as dg
 
 from pipelines.defs.monitoring.checks import ARRIVAL_HOURS, overdue_municipalities
 from pipelines.ingest.extract import ingest_drop
-from pipelines.ingest.ledger import read_entries
 from pipelines.ingest.landing import scan_landing
+from pipelines.ingest.ledger import read_entries
 from tests.conftest import TEST_KEY, csv_files, write_drop
 
 

@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from datetime import date
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -321,7 +322,7 @@ sources:
   "837":
     url: https://127.0.0.1:{_free_port()}/nobody-listens/
 """)
-    monkeypatch.setenv("ABSENCE_SOURCES", str(tmp_path / "sources.yaml"))
+    settings = replace(settings, sources_file=tmp_path / "sources.yaml")
     result = dg.materialize([pulled_drops], resources={"absence": AbsenceSettings.of(settings)})
     assert result.success
     meta = {k: v.value for k, v in result.get_asset_materialization_events()[0]

@@ -32,7 +32,8 @@ def test_every_setting_comes_from_its_environment_variable(tmp_path):
         "ABSENCE_ROW_COUNT_TOLERANCE": "0.5", "ABSENCE_DBT_PROJECT_DIR": str(tmp_path / "dbt"),
         "ABSENCE_DUCKDB_MEMORY_LIMIT": "2GB", "ABSENCE_INGEST_MEMORY_LIMIT": "3",
         "ABSENCE_INGEST_TIMEOUT": "60", "ABSENCE_FRESHNESS_CLOCK": "wall",
-        "DAGSTER_HOME": str(tmp_path / "dh"), "ABSENCE_PSEUDONYM_KEY": "secret"})
+        "DAGSTER_HOME": str(tmp_path / "dh"), "ABSENCE_PSEUDONYM_KEY": "secret",
+        "ABSENCE_SOURCES": str(tmp_path / "sources.yaml")})
     settings = Settings.from_env(environ)
     assert (settings.landing, settings.warehouse) == (tmp_path / "in", tmp_path / "wh")
     assert (settings.reject_threshold, settings.suppression_threshold) == (0.25, 7)
@@ -43,6 +44,7 @@ def test_every_setting_comes_from_its_environment_variable(tmp_path):
     assert settings.dbt_vars() == {"freshness_clock": "wall"}
     assert settings.dagster_home_dir == tmp_path / "dh" and settings.pseudonym_key == "secret"
     assert "secret" not in repr(settings)
+    assert settings.sources_file == tmp_path / "sources.yaml"
     # The resource carries exactly these values to Dagster's runs, and back.
     assert AbsenceSettings.of(settings).settings() == settings
     assert AbsenceSettings.of(settings).settings().pseudonym_key == "secret"

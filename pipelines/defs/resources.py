@@ -38,6 +38,7 @@ class AbsenceSettings(dg.ConfigurableResource):
     dagster_home: str | None = None
     pseudonym_key: str | None = None
     alert_webhook: str | None = None
+    sources_file: str | None = None
 
     @classmethod
     def from_env(cls) -> "AbsenceSettings":
@@ -59,7 +60,8 @@ class AbsenceSettings(dg.ConfigurableResource):
             freshness_clock=settings.freshness_clock,
             dagster_home=str(settings.dagster_home) if settings.dagster_home else None,
             pseudonym_key=settings.pseudonym_key or None,
-            alert_webhook=settings.alert_webhook or None)
+            alert_webhook=settings.alert_webhook or None,
+            sources_file=str(settings.sources_file))
 
     def settings(self) -> Settings:
         values = {name: getattr(self, name) for name in ENVIRONMENT}

@@ -21,7 +21,6 @@ Every problem is a `SourcesError` naming the file, the municipality and the fiel
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from pipelines.config import read_secret
 from pipelines.ingest.landing import MUNICIPALITY_FOLDER
 
 FIELDS = {"url", "key_file_env", "password_env", "token_env", "known_hosts", "ca_file"}
@@ -57,13 +57,7 @@ class Source:
 
     def secret(self, name: str | None) -> str | None:
         """The value of one of the named environment variables, read when needed."""
-        return os.environ.get(name) if name else None
-
-
-def sources_path(environ=None) -> Path:
-    environ = os.environ if environ is None else environ
-    default = Path(__file__).resolve().parents[2] / "config" / "sources.yaml"
-    return Path(environ.get("ABSENCE_SOURCES") or default)
+        return read_secret(name)
 
 
 def load_sources(path: Path, known_municipalities: set[str]) -> dict[str, Source]:

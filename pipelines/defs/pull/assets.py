@@ -7,7 +7,7 @@ from pipelines import alerts
 from pipelines.defs.resources import OWNERS, AbsenceSettings, tags
 from pipelines.ingest.code_maps import known_municipalities
 from pipelines.pull.fetch import pull_source
-from pipelines.pull.sources import load_sources, sources_path
+from pipelines.pull.sources import load_sources
 
 PULLED_KEY = dg.AssetKey("pulled_drops")
 
@@ -21,7 +21,7 @@ def pulled_drops(context: dg.AssetExecutionContext, absence: AbsenceSettings):
     source is reported here, alerted, and its municipality turns overdue in the freshness
     watch."""
     settings = absence.settings()
-    sources = load_sources(sources_path(), known_municipalities(settings.seeds))
+    sources = load_sources(settings.sources_file, known_municipalities(settings.seeds))
     results = [pull_source(source, settings) for source in sources.values()]
     for result in results:
         if result.error:
