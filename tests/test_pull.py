@@ -219,6 +219,29 @@ def test_sftp_refuses_a_server_whose_host_key_is_unknown(tmp_path, settings, ssh
     assert read_state(settings, "091")["last_error"] == result.error
 
 
+def test_sftp_connection_refused_and_a_wrong_key_are_reported_not_raised(
+        tmp_path, settings, sshd, monkeypatch):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    tmp_path / "stranger"], check=True)
+    monkeypatch.setenv("ABSENCE_TEST_STRANGER_KEY", str(tmp_path / "stranger"))
+    sources = _sources(tmp_path, f"""
+sources:
+  "091":
+    url: sftp://{sshd['user']}@127.0.0.1:{_free_port()}/exports
+    key_file_env: ABSENCE_TEST_STRANGER_KEY
+    known_hosts: {sshd['root'] / 'known_hosts'}
+  "837":
+    url: sftp://{sshd['user']}@127.0.0.1:{sshd['port']}{sshd['exports']}
+    key_file_env: ABSENCE_TEST_STRANGER_KEY
+    known_hosts: {sshd['root'] / 'known_hosts'}
+""", settings)
+    refused = pull_source(sources["091"], settings)
+    assert refused.error == "source unreachable (NoValidConnectionsError)"
+    wrong_key = pull_source(sources["837"], settings)
+    assert wrong_key.error.startswith("authentication failed")
+    assert not settings.landing.exists() or not any(settings.landing.rglob("*"))
+
+
 # -- HTTPS ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -234,7 +257,11 @@ def https(tmp_path_factory, export):
     big = root / "site" / "endless"
     big.mkdir()
     (big / "index.json").write_text(json.dumps({"drops": [f"d{n}" for n in range(20_001)]}))
-    state = {"hang": False}
+    sneaky = root / "site" / "sneaky"
+    shutil.copytree(export, sneaky)
+    (sneaky / "index.json").write_text(json.dumps(
+        {"drops": ["../exports/" + p.name for p in export.iterdir()] + ["..", "/etc"]}))
+    state = {"hang": False, "cut": False}
 
     class Handler(SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):
@@ -246,6 +273,16 @@ def https(tmp_path_factory, export):
                 return
             if state["hang"]:
                 time.sleep(5)
+            if state["cut"] and not self.path.endswith(".json"):
+                # Announce the whole file, send half of it, hang up.
+                data = Path(self.translate_path(self.path)).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[:len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             super().do_GET()
 
         def log_message(self, *args):
@@ -292,6 +329,29 @@ def test_https_with_a_wrong_token_or_an_endless_listing_fetches_nothing(
     assert not settings.landing.exists() or not any(settings.landing.rglob("*"))
 
 
+def test_a_transfer_cut_mid_file_lands_nothing_and_the_retry_succeeds(
+        tmp_path, settings, https, monkeypatch):
+    source = _https(tmp_path, settings, https, monkeypatch)
+    https["state"]["cut"] = True
+    try:
+        cut = pull_source(source, settings)
+    finally:
+        https["state"]["cut"] = False
+    assert cut.fetched == [] and any("transfer failed" in f for f in cut.failures)
+    assert not settings.landing.exists() or not any(settings.landing.rglob("*.*"))
+    retry = pull_source(source, settings)
+    assert retry.ok and len(retry.fetched) == 1
+
+
+def test_a_listing_that_names_parent_paths_lands_nothing(tmp_path, settings, https,
+                                                         monkeypatch):
+    result = pull_source(_https(tmp_path, settings, https, monkeypatch, folder="sneaky"),
+                         settings)
+    assert result.fetched == [] and result.failures == [
+        "3 remote entries whose names are not plain tokens were skipped"]
+    assert not settings.landing.exists() or not any(settings.landing.rglob("*"))
+
+
 def test_a_server_that_stops_answering_times_out_and_never_raises(tmp_path, settings, https,
                                                                   monkeypatch):
     monkeypatch.setattr(remote_module, "IO_TIMEOUT", 1.0)
@@ -331,3 +391,50 @@ sources:
     assert "| 837 |" in meta["by_source"] and "unreachable" in meta["by_source"]
     alerts = (settings.warehouse / "alerts" / "alerts.jsonl").read_text().splitlines()
     assert [json.loads(a)["kind"] for a in alerts] == ["source_unreachable"]
+
+
+# -- one night: pulled by SFTP, pulled by HTTPS, pushed -----------------------------------
+
+def test_two_pulled_municipalities_and_a_pushing_one_are_published_in_one_night(
+        tmp_path, settings, sshd, https, monkeypatch):
+    from pipelines.orchestrate import run_pipeline
+
+    # 837 exports over SFTP, 091 over HTTPS (the https fixture serves 091's export), 564
+    # writes into the landing zone itself.
+    generated = generate(tmp_path / "gen", municipalities=["837", "564"],
+                         start=date(2026, 8, 10), days=5, seed=6)
+    by_code = {d.parent.name: d for d in generated}
+    sftp_exports = tmp_path / "sftp_exports"
+    shutil.copytree(by_code["837"], sftp_exports / by_code["837"].name)
+    shutil.copytree(by_code["564"], settings.landing / "564" / by_code["564"].name)
+    os.chmod(tmp_path, 0o755)
+    monkeypatch.setenv("ABSENCE_TEST_SFTP_KEY", str(sshd["root"] / "client_key"))
+    monkeypatch.setenv("ABSENCE_TEST_TOKEN", "right-token")
+    (tmp_path / "sources.yaml").write_text(f"""
+sources:
+  "837":
+    url: sftp://{sshd['user']}@127.0.0.1:{sshd['port']}{sftp_exports}
+    key_file_env: ABSENCE_TEST_SFTP_KEY
+    known_hosts: {sshd['root'] / 'known_hosts'}
+  "091":
+    url: https://127.0.0.1:{https['port']}/exports/
+    token_env: ABSENCE_TEST_TOKEN
+    ca_file: {https['ca']}
+""")
+    settings = replace(settings, sources_file=tmp_path / "sources.yaml",
+                       pseudonym_key=TEST_KEY)
+    from pipelines.defs.pull.assets import pulled_drops
+    from pipelines.defs.resources import AbsenceSettings
+
+    pulled = dg.materialize([pulled_drops], resources={"absence": AbsenceSettings.of(settings)})
+    assert pulled.success
+    outcome = run_pipeline(settings)
+    assert outcome.published
+    assert sorted((e["municipality_code"], e["status"]) for e in outcome.entries) == [
+        ("091", "loaded"), ("564", "loaded"), ("837", "loaded")]
+    import duckdb
+
+    with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as con:
+        ok = con.execute("select municipality_code from data_freshness where status = 'ok' "
+                         "order by 1").fetchall()
+    assert [m for (m,) in ok] == ["091", "564", "837"]
