@@ -33,7 +33,9 @@ test: $(STAMP)
 	@command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	   openssh-server) >/dev/null 2>&1; } || echo "sshd not installed: SFTP tests will be skipped"
-	$(BIN)/python -m pytest -q
+	@# Two workers on the two cores; a test file stays on one worker, so a module shares its
+	@# one built warehouse (module-scoped fixtures) as before.
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 run: $(STAMP)
 	$(BIN)/absence run
