@@ -7,8 +7,10 @@ through the `dagster` command and reads the instance."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -79,7 +81,8 @@ def night(postgres, tmp_path_factory):
     with open(log, "wb") as out:
         daemon = subprocess.Popen(
             [BIN / "dagster-daemon", "run", "-w", ROOT / "deploy" / "workspace.yaml"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)  # its code server and run workers die with it
     try:
         instance = _instance(home)
         ingest = _wait(lambda: (lambda runs: runs if len(runs) == len(MUNICIPALITIES) and all(
@@ -98,11 +101,13 @@ def night(postgres, tmp_path_factory):
         yield {"instance": instance, "ingest": ingest, "publish": publish,
                "warehouse": warehouse, "home": home, "launched": launched}
     finally:
-        daemon.terminate()
+        os.killpg(daemon.pid, signal.SIGTERM)
         try:
             daemon.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            daemon.kill()
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(daemon.pid, signal.SIGKILL)
         mp.undo()
 
 
