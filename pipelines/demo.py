@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import duckdb
 
-from pipelines.config import Settings
+from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.orchestrate import print_outcome, run_pipeline
+
+# Example ladders for two demo municipalities (Helsinki 30/60/80/120 h, Mikkeli 30/50 h, in
+# the shape of published municipal ladders; not those municipalities' own). They reach dbt
+# the way a deployment's would, through the local_thresholds setting, so the shipped seed
+# stays empty and nobody's figures change.
+DEMO_LOCAL_THRESHOLDS = PROJECT_ROOT / "config" / "demo_local_thresholds.csv"
 
 
 def run_demo(settings: Settings, *, municipalities: int | list[str] = 6, days: int = 60,
              seed: int = 42) -> int:
     from pipelines.generator import generate
 
+    if settings.local_thresholds is None:
+        settings = dataclasses.replace(settings, local_thresholds=DEMO_LOCAL_THRESHOLDS)
     started = time.perf_counter()
     drops = generate(settings.landing, municipalities=municipalities, days=days, seed=seed)
     print(f"Generated {len(drops)} drops ({days} school days) in {settings.landing}")
