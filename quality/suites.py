@@ -130,14 +130,15 @@ def suppression_suite(table: str, threshold: int) -> SuiteSpec:
     ]
     spec.expectations += [gxe.ExpectColumnValuesToBeNull(column=m, row_condition=_suppressed())
                           for m in rule.measures]
-    for columns, partial_count in rule.partial:
+    for partial in rule.partial:
         # e.g. crossed_intensive: where it is published it is at least the threshold, and the
         # columns resting on it are null where it is not.
         spec.expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column=partial_count, min_value=threshold))
+            column=partial.count_column, min_value=threshold))
         spec.expectations += [
-            gxe.ExpectColumnValuesToBeNull(column=c, row_condition=Column(partial_count).is_null())
-            for c in columns if c != partial_count]
+            gxe.ExpectColumnValuesToBeNull(column=c,
+                                           row_condition=Column(partial.count_column).is_null())
+            for c in partial.columns if c != partial.count_column]
     return spec
 
 
