@@ -39,6 +39,15 @@ CHECKS: tuple[QualityCheck, ...] = (
         "Blocking.",
         blocking=True),
     QualityCheck(
+        "planning_counts_add_up",
+        "GX, on the planning and evaluation tables (DESIGN §7.2): overdue <= awaiting <= "
+        "students_with_tier in support_caseload; responded <= crossed and the rate = "
+        "responded / crossed for local ladders; absent <= scheduled lessons and the rate = "
+        "absent / scheduled by weekday; 10-day <= 3-day streak pupils <= students; and in "
+        "intervention_effect mean_change = mean_rate_after - mean_rate_before and difference "
+        "= mean_change - comparison_mean_change (within 1e-9). Blocking.",
+        blocking=True),
+    QualityCheck(
         "expected_municipalities",
         "GX: every expected municipality (dbt seed expected_municipalities, every municipality "
         "in data_freshness, every one published the previous night) has published rates or "
