@@ -92,6 +92,33 @@ def summary(settings: Settings) -> str:
               on m.level = 'region' and m.region_code = t.region_code and m.term = 'all'
              and m.school_year = t.school_year
             order by 1"""))
+        lines.append("\nThe country on the latest Sunday, pupils awaiting a response "
+                     "(DESIGN §7.2):")
+        lines.append(_table(con, """
+            select as_of_date, students_with_tier as pupils,
+                   awaiting_targeted, overdue_targeted, awaiting_intensive, overdue_intensive
+            from support_caseload
+            where level = 'national' and grade_band = 'all'
+            qualify as_of_date = max(as_of_date) over ()"""))
+        lines.append("\nLocal hour ladders, school year to date:")
+        lines.append(_table(con, """
+            select municipality_code as code, municipality_name as name, label as step,
+                   crossed, responded, round(100 * timely_response_rate, 1) as "in time %",
+                   median_response_lag_days as "median lag (days)"
+            from local_threshold_crossings
+            where level = 'municipality' and term = 'all'
+            order by municipality_code, threshold_lessons"""))
+        lines.append("\nChange after the first response against no response, the country "
+                     "(descriptive, not causal; percentage points):")
+        lines.append(_table(con, """
+            select school_year, students_in_change as pupils,
+                   round(100 * mean_change, 1) as change,
+                   comparison_students as "comparison pupils",
+                   round(100 * comparison_mean_change, 1) as "comparison change",
+                   round(100 * difference, 1) as difference
+            from intervention_effect
+            where level = 'national' and intervention_type = 'all'
+            order by 1"""))
     return "\n".join(lines)
 
 
