@@ -17,15 +17,17 @@ CHECKS: tuple[QualityCheck, ...] = (
     QualityCheck(
         "suppression_applied",
         "GX: no row with suppressed = false rests on fewer pupils than the suppression "
-        "threshold (students, students_with_tier, crossed_targeted; the intensive columns on "
-        "crossed_intensive), and suppressed rows carry no counts or rates (DESIGN §8). "
-        "Blocking: nothing is published when it fails.",
+        "threshold (students, students_with_tier, crossed_targeted, crossed, "
+        "students_in_change; the intensive columns on crossed_intensive, the comparison "
+        "columns of intervention_effect on comparison_students), and suppressed rows carry "
+        "no counts or rates (DESIGN §8). Blocking: nothing is published when it fails.",
         blocking=True),
     QualityCheck(
         "rates_in_range",
-        "GX: every rate and share lies in [0, 1], the change after intervention in [-1, 1], "
-        "response lags are not negative, and the pupils behind the mean change are no more "
-        "than the pupils who responded. Blocking.",
+        "GX: every rate and share lies in [0, 1], every change after intervention in "
+        "[-1, 1] (a difference of two changes in [-2, 2]), response lags are not negative, "
+        "and the pupils behind the mean change are no more than the pupils who responded. "
+        "Blocking.",
         blocking=True),
     QualityCheck(
         "category_rates_add_up",
