@@ -32,6 +32,7 @@ ENVIRONMENT = {
     "ingest_memory_gib": "ABSENCE_INGEST_MEMORY_LIMIT",
     "ingest_timeout_seconds": "ABSENCE_INGEST_TIMEOUT",
     "freshness_clock": "ABSENCE_FRESHNESS_CLOCK",
+    "local_thresholds": "ABSENCE_LOCAL_THRESHOLDS",
     "dagster_home": "DAGSTER_HOME",
     "pseudonym_key": "ABSENCE_PSEUDONYM_KEY",
     "alert_webhook": "ABSENCE_ALERT_WEBHOOK",
@@ -54,6 +55,9 @@ class Settings:
     ingest_memory_gib: float = 16.0  # address space of the child process reading one drop
     ingest_timeout_seconds: float = 3600.0  # wall time of one drop
     freshness_clock: str = "data"  # `late` against the data's clock, or `wall`
+    # A CSV of local absence ladders (municipality_code,threshold_lessons,label) that adds to
+    # the dbt seed local_thresholds, replacing the seed's rows of each municipality it names.
+    local_thresholds: Path | None = None
     dagster_home: Path | None = None  # default <warehouse>/.dagster
     # A secret: never shown (repr), never compared, only handed to the pseudonymiser.
     pseudonym_key: str = field(default="", repr=False, compare=False)
@@ -128,7 +132,45 @@ class Settings:
 
     def dbt_vars(self) -> dict[str, object]:
         """dbt vars (dbt_project.yml) that follow a setting."""
-        return {"freshness_clock": self.freshness_clock}
+        variables: dict[str, object] = {"freshness_clock": self.freshness_clock}
+        if self.local_thresholds is not None:
+            variables["local_thresholds"] = read_local_thresholds(self.local_thresholds)
+        return variables
+
+
+LOCAL_THRESHOLD_COLUMNS = ("municipality_code", "threshold_lessons", "label")
+
+
+def read_local_thresholds(path: Path) -> list[dict[str, object]]:
+    """The rows of a local-ladder file (the columns of the dbt seed local_thresholds), checked:
+    a 3-digit municipality code, a positive number of lessons, a label of at most 80
+    characters. dbt receives them as the var `local_thresholds` (int_local_thresholds)."""
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != LOCAL_THRESHOLD_COLUMNS:
+            raise ValueError(f"{path.name}: the header must be "
+                             f"{','.join(LOCAL_THRESHOLD_COLUMNS)}")
+        rows = []
+        for number, row in enumerate(reader, start=1):
+            code, label = (row["municipality_code"] or "").strip(), (row["label"] or "").strip()
+            try:
+                lessons = float((row["threshold_lessons"] or "").strip())
+            except ValueError:
+                lessons = float("nan")
+            if not (len(code) == 3 and code.isdigit()):
+                raise ValueError(f"{path.name}, row {number}, column municipality_code: "
+                                 "not a 3-digit municipality code")
+            if not lessons > 0 or lessons == float("inf"):
+                raise ValueError(f"{path.name}, row {number}, column threshold_lessons: "
+                                 "not a positive number of lessons")
+            if not label or len(label) > 80:
+                raise ValueError(f"{path.name}, row {number}, column label: "
+                                 "empty or longer than 80 characters")
+            rows.append({"municipality_code": code, "threshold_lessons": lessons,
+                         "label": label})
+    return rows
 
 
 def read_secret(name: str | None) -> str | None:

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import duckdb
 
-from pipelines.config import Settings
+from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.orchestrate import print_outcome, run_pipeline
+
+# Example ladders for two demo municipalities (Helsinki 30/60/80/120 h, Mikkeli 30/50 h, in
+# the shape of published municipal ladders; not those municipalities' own). They reach dbt
+# the way a deployment's would, through the local_thresholds setting, so the shipped seed
+# stays empty and nobody's figures change.
+DEMO_LOCAL_THRESHOLDS = PROJECT_ROOT / "config" / "demo_local_thresholds.csv"
 
 
 def run_demo(settings: Settings, *, municipalities: int | list[str] = 6, days: int = 60,
              seed: int = 42) -> int:
     from pipelines.generator import generate
 
+    if settings.local_thresholds is None:
+        settings = dataclasses.replace(settings, local_thresholds=DEMO_LOCAL_THRESHOLDS)
     started = time.perf_counter()
     drops = generate(settings.landing, municipalities=municipalities, days=days, seed=seed)
     print(f"Generated {len(drops)} drops ({days} school days) in {settings.landing}")
@@ -82,6 +91,33 @@ def summary(settings: Settings) -> str:
             left join intervention_metrics m
               on m.level = 'region' and m.region_code = t.region_code and m.term = 'all'
              and m.school_year = t.school_year
+            order by 1"""))
+        lines.append("\nThe country on the latest Sunday, pupils awaiting a response "
+                     "(DESIGN §7.2):")
+        lines.append(_table(con, """
+            select as_of_date, students_with_tier as pupils,
+                   awaiting_targeted, overdue_targeted, awaiting_intensive, overdue_intensive
+            from support_caseload
+            where level = 'national' and grade_band = 'all'
+            qualify as_of_date = max(as_of_date) over ()"""))
+        lines.append("\nLocal hour ladders, school year to date:")
+        lines.append(_table(con, """
+            select municipality_code as code, municipality_name as name, label as step,
+                   crossed, responded, round(100 * timely_response_rate, 1) as "in time %",
+                   median_response_lag_days as "median lag (days)"
+            from local_threshold_crossings
+            where level = 'municipality' and term = 'all'
+            order by municipality_code, threshold_lessons"""))
+        lines.append("\nChange after the first response against no response, the country "
+                     "(descriptive, not causal; percentage points):")
+        lines.append(_table(con, """
+            select school_year, students_in_change as pupils,
+                   round(100 * mean_change, 1) as change,
+                   comparison_students as "comparison pupils",
+                   round(100 * comparison_mean_change, 1) as "comparison change",
+                   round(100 * difference, 1) as difference
+            from intervention_effect
+            where level = 'national' and intervention_type = 'all'
             order by 1"""))
     return "\n".join(lines)
 

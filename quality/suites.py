@@ -29,6 +29,7 @@ TOLERANCE = 1e-9
 # [0, 1] columns per table; the change after intervention is a difference of two rates.
 RATES = {name: table.with_role("share") for name, table in PUBLISHED.items()
          if table.with_role("share")}
+CHANGE_BOUND = {"difference": 2}
 CATEGORY_RATES = ["illness_rate", "authorised_rate", "unauthorised_rate", "unexplained_rate"]
 TIERS = ["universal_students", "targeted_students", "intensive_students"]
 
@@ -88,7 +89,59 @@ def check_frames(tables: Mapping[str, pd.DataFrame],
     frames["intervention_metrics"] = metrics.assign(
         check_in_change_excess=_num(metrics["students_in_change"])
         - _num(metrics["responded_targeted"]))
+    frames.update(planning_frames(tables))
     frames[COVERAGE_FRAME] = municipality_coverage(tables, expected_municipalities)
+    return frames
+
+
+# Planning and evaluation tables (DESIGN §7.2): for each, derived columns that must be <= 0
+# (a part larger than its whole) and gaps that must be within TOLERANCE (a figure that is not
+# the arithmetic of the others). Suppressed values are null, and GX skips them.
+PLANNING_EXCESS = {
+    "support_caseload": [("overdue_targeted", "awaiting_targeted"),
+                         ("awaiting_targeted", "students_with_tier"),
+                         ("overdue_intensive", "awaiting_intensive"),
+                         ("awaiting_intensive", "students_with_tier")],
+    "local_threshold_crossings": [("responded", "crossed")],
+    "absence_by_weekday": [("absent_lessons", "scheduled_lessons")],
+    "absence_streaks": [("students_streak_10_or_more", "students_streak_3_or_more"),
+                        ("students_streak_3_or_more", "students")],
+    "intervention_effect": [],
+}
+
+
+PLANNING_GAPS = {"local_threshold_crossings": ["check_rate_gap"],
+                 "absence_by_weekday": ["check_rate_gap"],
+                 "intervention_effect": ["check_change_gap", "check_difference_gap"]}
+
+
+def _planning_gaps(name: str, t: pd.DataFrame) -> dict[str, pd.Series]:
+    """The PLANNING_GAPS columns of one table."""
+    if name == "local_threshold_crossings":
+        return {"check_rate_gap": (_num(t["responded"]) / _num(t["crossed"])
+                                   - _num(t["timely_response_rate"])).abs()}
+    if name == "absence_by_weekday":
+        return {"check_rate_gap": (_num(t["absent_lessons"]) / _num(t["scheduled_lessons"])
+                                   - _num(t["absence_rate"])).abs()}
+    if name == "intervention_effect":
+        return {"check_change_gap": (_num(t["mean_rate_after"]) - _num(t["mean_rate_before"])
+                                     - _num(t["mean_change"])).abs(),
+                "check_difference_gap": (_num(t["mean_change"])
+                                         - _num(t["comparison_mean_change"])
+                                         - _num(t["difference"])).abs()}
+    return {}
+
+
+def planning_frames(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The planning tables with their `check_*` columns (a table not published is left out)."""
+    frames = {}
+    for name, pairs in PLANNING_EXCESS.items():
+        if name not in tables:
+            continue
+        table = tables[name]
+        derived = {f"check_{part}_excess": _num(table[part]) - _num(table[whole])
+                   for part, whole in pairs}
+        frames[name] = table.assign(**derived, **_planning_gaps(name, table))
     return frames
 
 
@@ -130,29 +183,35 @@ def suppression_suite(table: str, threshold: int) -> SuiteSpec:
     ]
     spec.expectations += [gxe.ExpectColumnValuesToBeNull(column=m, row_condition=_suppressed())
                           for m in rule.measures]
-    for columns, partial_count in rule.partial:
+    for partial in rule.partial:
         # e.g. crossed_intensive: where it is published it is at least the threshold, and the
         # columns resting on it are null where it is not.
         spec.expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column=partial_count, min_value=threshold))
+            column=partial.count_column, min_value=threshold))
         spec.expectations += [
-            gxe.ExpectColumnValuesToBeNull(column=c, row_condition=Column(partial_count).is_null())
-            for c in columns if c != partial_count]
+            gxe.ExpectColumnValuesToBeNull(column=c,
+                                           row_condition=Column(partial.count_column).is_null())
+            for c in partial.columns if c != partial.count_column]
     return spec
 
 
 def range_suite(table: str) -> SuiteSpec:
+    declared = PUBLISHED[table]
     spec = SuiteSpec("rates_in_range", table)
     spec.expectations += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1)
                           for c in RATES[table]]
+    # A change is a difference of two rates, in [-1, 1]; a difference of two changes lies in
+    # [-2, 2]. Response lags are not negative.
+    spec.expectations += [
+        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=-CHANGE_BOUND.get(c, 1),
+                                          max_value=CHANGE_BOUND.get(c, 1))
+        for c in declared.with_role("change")]
+    spec.expectations += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0)
+                          for c in declared.with_role("days")]
     if table == "intervention_metrics":
-        spec.expectations += [
-            gxe.ExpectColumnValuesToBeBetween(column="mean_rate_change_after_intervention",
-                                              min_value=-1, max_value=1),
-            gxe.ExpectColumnValuesToBeBetween(column="median_response_lag_days", min_value=0),
-            # The pupils behind the mean change responded, so they are among responded_targeted.
-            gxe.ExpectColumnValuesToBeBetween(column="check_in_change_excess", max_value=0),
-        ]
+        # The pupils behind the mean change responded, so they are among responded_targeted.
+        spec.expectations.append(
+            gxe.ExpectColumnValuesToBeBetween(column="check_in_change_excess", max_value=0))
     return spec
 
 
@@ -179,6 +238,18 @@ def tier_suite() -> SuiteSpec:
         gxe.ExpectColumnValuesToBeBetween(column="check_10pct_share_gap", min_value=0,
                                           max_value=TOLERANCE),
     ])
+
+
+def planning_suite(table: str) -> SuiteSpec:
+    """Parts no larger than their wholes, and figures equal to the arithmetic of the others."""
+    spec = SuiteSpec("planning_counts_add_up", table)
+    spec.expectations += [
+        gxe.ExpectColumnValuesToBeBetween(column=f"check_{part}_excess", max_value=0)
+        for part, _ in PLANNING_EXCESS[table]]
+    spec.expectations += [
+        gxe.ExpectColumnValuesToBeBetween(column=gap, min_value=0, max_value=TOLERANCE)
+        for gap in PLANNING_GAPS.get(table, [])]
+    return spec
 
 
 def coverage_suite() -> SuiteSpec:
@@ -210,5 +281,6 @@ def build_suites(threshold: int, previous_rows: Mapping[str, int],
     suites = [suppression_suite(t, threshold) for t in RULES]
     suites += [range_suite(t) for t in RATES]
     suites += [category_suite(), tier_suite(), coverage_suite()]
+    suites += [planning_suite(t) for t in PLANNING_EXCESS]
     suites += [row_count_suite(t, previous_rows.get(t), tolerance) for t in PUBLISHED_TABLES]
     return suites

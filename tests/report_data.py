@@ -52,6 +52,10 @@ DDL = {
         dimension varchar, interventions bigint, students bigint, suppressed boolean""",
     "interventions_by_dimension": f"""{UNIT_COLUMNS}, school_year varchar, term varchar,
         dimension varchar, interventions bigint, students bigint, suppressed boolean""",
+    "support_caseload": f"""{UNIT_COLUMNS}, school_year varchar, as_of_date date,
+        grade_band varchar, students_with_tier bigint, awaiting_targeted bigint,
+        overdue_targeted bigint, awaiting_intensive bigint, overdue_intensive bigint,
+        suppressed boolean""",
     "data_freshness": """municipality_code varchar, municipality_name varchar,
         region_code varchar, region_name varchar, last_extract_id varchar,
         last_extracted_at timestamp with time zone, last_loaded_at timestamp with time zone,
@@ -71,6 +75,8 @@ MEASURES = {
                              "mean_rate_change_after_intervention", "students_in_change"),
     "interventions_by_type": ("interventions", "students"),
     "interventions_by_dimension": ("interventions", "students"),
+    "support_caseload": ("students_with_tier", "awaiting_targeted", "overdue_targeted",
+                         "awaiting_intensive", "overdue_intensive"),
 }
 
 TYPES = (  # DESIGN §6.2: type, Finnish name, tier, dimension
@@ -210,6 +216,20 @@ def _tier_row(unit: Unit, sunday: date, band: str) -> dict:
     return _hide(row, "attendance_tiers")
 
 
+def _caseload_row(unit: Unit, sunday: date) -> dict:
+    rng = _rng(unit, "caseload", sunday)
+    students = unit.pupils
+    awaiting = round(students * rng.uniform(0.01, 0.04))
+    awaiting_intensive = round(awaiting * rng.uniform(0.2, 0.5))
+    row = {**unit.columns(), "school_year": SCHOOL_YEAR, "as_of_date": sunday,
+           "grade_band": "all", "students_with_tier": students,
+           "awaiting_targeted": awaiting, "overdue_targeted": round(awaiting * 0.6),
+           "awaiting_intensive": awaiting_intensive,
+           "overdue_intensive": round(awaiting_intensive * 0.5),
+           "suppressed": unit.suppressed or students < THRESHOLD}
+    return _hide(row, "support_caseload")
+
+
 def _metrics_row(unit: Unit, term: str) -> dict:
     rng = _rng(unit, "metrics")  # no spring yet: `all` equals `autumn`
     crossed = max(round(unit.pupils * 0.12), 0)
@@ -297,6 +317,7 @@ def published_rows(units: list[Unit]) -> dict[str, list[dict]]:
                                         for band in bands]
         tables["attendance_tiers"] += [_tier_row(unit, sunday, band) for sunday in sundays
                                        for band in ("all", "7-9")]
+        tables["support_caseload"] += [_caseload_row(unit, sunday) for sunday in sundays]
         for term in ("autumn", "all"):
             tables["intervention_metrics"].append(_metrics_row(unit, term))
             tables["interventions_by_type"] += _type_rows(unit, term)

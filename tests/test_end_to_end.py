@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.generator import generate
+from tests import independent
 from tests.independent import (
     REFERENCE,
     intervention_metrics,
@@ -29,7 +30,13 @@ from tests.independent import (
 # Four municipalities in four regions: CSV (utf-8), JSONL, XLSX and a second CSV.
 MUNICIPALITIES = ["091", "837", "564", "179"]
 PUBLISHED_LEVEL_TABLES = ["absence_rates", "attendance_tiers", "intervention_metrics",
-                          "interventions_by_type", "interventions_by_dimension"]
+                          "interventions_by_type", "interventions_by_dimension",
+                          "support_caseload", "absence_by_weekday", "absence_streaks",
+                          "intervention_effect"]
+# Local ladders (DESIGN §7.2) configured for the run, as a deployment would: a daily
+# municipality and the weekly one, whose pupils cross on Sundays.
+LADDERS = {"091": [Fraction(30), Fraction(60)], "564": [Fraction(20), Fraction(45, 2)]}
+THRESHOLD = 5  # the default suppression threshold
 
 
 def absence(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -42,7 +49,12 @@ def published(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     landing, warehouse = root / "landing", root / "warehouse"
     generate(landing, municipalities=MUNICIPALITIES, start=date(2026, 8, 10), days=45, seed=7)
-    env = {**os.environ, "ABSENCE_PSEUDONYM_KEY": "e2e-key", "DAGSTER_HOME": str(root / "dh")}
+    ladders = root / "ladders.csv"
+    ladders.write_text("municipality_code,threshold_lessons,label\n" + "".join(
+        f"{code},{float(t)},{float(t)} h\n" for code, steps in LADDERS.items() for t in steps),
+        "utf-8")
+    env = {**os.environ, "ABSENCE_PSEUDONYM_KEY": "e2e-key", "DAGSTER_HOME": str(root / "dh"),
+           "ABSENCE_LOCAL_THRESHOLDS": str(ladders)}
     run = absence("run", "--landing", str(landing), "--warehouse", str(warehouse), env=env)
     return {"landing": landing, "warehouse": warehouse, "run": run, "env": env,
             "raw": read_landing(landing)}
@@ -117,6 +129,113 @@ def test_national_intervention_metrics_equal_the_raw_files(published):
         assert change == pytest.approx(e["mean_rate_change_after_intervention"], abs=1e-9)
 
 
+# -- planning and evaluation (DESIGN §7.2), national and municipality rows --------------------
+
+def _published(warehouse: Path, table: str, keys: list[str], where: str = "") -> dict:
+    """The national and municipality rows of a table in the national file, by
+    (municipality_code, *keys) -> {column: value}."""
+    path = warehouse / "published" / "national.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        cursor = con.execute(f"""
+            select * from {table}
+            where level in ('national', 'municipality') {where}""")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    assert {r["school_year"] for r in rows} == {"2026-2027"}
+    return {(r["municipality_code"], *(r[k] for k in keys)): r for r in rows}
+
+
+def _same(published_value, expected) -> bool:
+    if expected is None or published_value is None:
+        return published_value is expected
+    if isinstance(expected, Fraction | float):
+        return published_value == pytest.approx(float(expected), abs=1e-9)
+    return published_value == expected
+
+
+def _equal_where_published(table: str, published: dict, expected: dict, count: str,
+                           partial: tuple[str, ...] = ()) -> int:
+    """Every row the recomputation expects is published and no other; an unsuppressed row
+    equals it column by column; a suppressed row shows no figure and, unless it was only
+    hidden to protect a sibling, rests on fewer than THRESHOLD pupils. Columns of a partial
+    rule may be hidden together. Returns how many rows were compared."""
+    assert set(published) == set(expected), table
+    compared = 0
+    for key, want in expected.items():
+        row = published[key]
+        if row["suppressed"]:
+            assert all(row[c] is None for c in want), (table, key)
+            continue
+        assert want[count] >= THRESHOLD, (table, key)
+        hidden = partial and row[partial[0]] is None
+        if hidden:
+            assert all(row[c] is None for c in partial), (table, key)
+        for column, value in want.items():
+            if not (hidden and column in partial):
+                assert _same(row[column], value), (table, key, column, row[column], value)
+        compared += 1
+    return compared
+
+
+def test_support_caseload_equals_the_raw_files_on_every_sunday(published):
+    expected = independent.support_caseload(published["raw"])
+    rows = _published(published["warehouse"], "support_caseload", ["as_of_date"],
+                      "and grade_band = 'all'")
+    assert _equal_where_published("support_caseload", rows, expected,
+                                  "students_with_tier") > len(expected) / 2
+    national = [v for (place, _), v in expected.items() if place is None]
+    # The sample holds waits of every kind, overdue ones too.
+    for column in ("awaiting_targeted", "overdue_targeted", "awaiting_intensive",
+                   "overdue_intensive"):
+        assert max(v[column] for v in national) > 0, column
+
+
+def test_local_ladder_crossings_equal_the_raw_files(published):
+    expected = {(m, term, float(t)): row for (m, term, t), row in
+                independent.local_threshold_crossings(published["raw"], LADDERS).items()}
+    rows = _published(published["warehouse"], "local_threshold_crossings",
+                      ["term", "threshold_lessons"])
+    assert {m for m, _, _ in rows} == set(LADDERS)  # only municipalities with a ladder
+    assert {r["label"] for r in rows.values()} >= {"30.0 h", "22.5 h"}
+    assert _equal_where_published("local_threshold_crossings", rows, expected, "crossed") >= 4
+    both = [r for (m, term, _), r in expected.items() if term == "all"]
+    assert any(0 < r["responded"] < r["crossed"] for r in both)  # answered and unanswered
+
+
+def test_absence_by_weekday_equals_the_one_day_records(published):
+    expected = independent.absence_by_weekday(published["raw"])
+    rows = _published(published["warehouse"], "absence_by_weekday", ["term", "weekday"])
+    assert _equal_where_published("absence_by_weekday", rows, expected, "students") == \
+        len(expected)
+    # The weekly municipality (564) reports no weekday: it has no rows.
+    assert "564" not in {m for m, _, _ in rows}
+    assert {w for _, _, w in rows} == {1, 2, 3, 4, 5}
+
+
+def test_absence_streaks_equal_the_one_day_records(published):
+    expected = independent.absence_streaks(published["raw"])
+    rows = _published(published["warehouse"], "absence_streaks", ["term"])
+    assert _equal_where_published("absence_streaks", rows, expected, "students") == \
+        len(expected)
+    national = expected[(None, "all")]
+    assert national["students_streak_10_or_more"] > 0  # the sample has long illness spells
+    assert national["students_streak_3_or_more"] > national["students_streak_10_or_more"]
+
+
+def test_intervention_effect_equals_the_raw_files(published):
+    expected = independent.intervention_effect(published["raw"])
+    rows = _published(published["warehouse"], "intervention_effect", ["intervention_type"])
+    compared = _equal_where_published(
+        "intervention_effect", rows, expected, "students_in_change",
+        partial=("comparison_students", "comparison_mean_change", "difference"))
+    assert compared >= 5
+    national = rows[(None, "all")]
+    assert national["comparison_students"] >= THRESHOLD and national["difference"] is not None
+    # The comparison group is the place's, on every type's row.
+    assert {r["comparison_students"] for (m, _), r in rows.items()
+            if m is None and not r["suppressed"]} == {national["comparison_students"]}
+
+
 def test_region_file_holds_its_own_region_and_the_country_and_no_pupil_level(published):
     """DESIGN §8.1: a region compares itself with the country without a second file."""
     region = region_of()["091"]
@@ -132,9 +251,15 @@ def test_region_file_holds_its_own_region_and_the_country_and_no_pupil_level(pub
         assert query(published["warehouse"],
                      f"select * from {table} where level = 'national' order by all",
                      region) == national, table
+    # A ladder is a municipality's own: its region file holds its municipality and schools.
+    local = query(published["warehouse"], """
+        select distinct level, region_code, municipality_code from local_threshold_crossings""",
+                  region)
+    assert {(level, rcode, mcode) for level, rcode, mcode in local} == {
+        ("municipality", region, "091"), ("school", region, "091")}
     tables = {r[0] for r in query(published["warehouse"],
                                   "select table_name from information_schema.tables")}
-    assert tables == {*PUBLISHED_LEVEL_TABLES, "data_freshness"}
+    assert tables == {*PUBLISHED_LEVEL_TABLES, "local_threshold_crossings", "data_freshness"}
     columns = {r[0] for r in query(published["warehouse"],
                                    "select column_name from information_schema.columns")}
     assert not columns & {"student_key", "learner_oid", "oppilas_id", "student_ref"}
@@ -170,7 +295,7 @@ def _reference() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
 def test_names_beside_codes_match_the_reference_and_are_null_above_the_level(published):
     municipalities, regions = _reference()
     for region in (None, region_of()["091"]):
-        for table in PUBLISHED_LEVEL_TABLES:
+        for table in [*PUBLISHED_LEVEL_TABLES, "local_threshold_crossings"]:
             for level, rcode, rname, mcode, mname in query(published["warehouse"], f"""
                     select distinct level, region_code, region_name, municipality_code,
                            municipality_name from {table}""", region):
@@ -330,7 +455,8 @@ def test_the_workbook_holds_every_table_and_the_legend(published):
 
     path = published["warehouse"] / "published" / "exports" / "national" / "national.xlsx"
     book = load_workbook(path, read_only=True)
-    assert set(book.sheetnames) == {*PUBLISHED_LEVEL_TABLES, "data_freshness", "Selite"}
+    assert set(book.sheetnames) == {*PUBLISHED_LEVEL_TABLES, "local_threshold_crossings",
+                                    "data_freshness", "Selite"}
     rates = list(book["absence_rates"].iter_rows(values_only=True))
     header, body = rates[0], rates[1:]
     assert len(body) == query(published["warehouse"],

@@ -57,8 +57,12 @@ def _digest(folder: Path) -> dict[str, str]:
 def night(tmp_path_factory):
     root = tmp_path_factory.mktemp("quality")
     home = root / "dagster_home"
+    # A local ladder for 091 and 837, so the gate also sees local_threshold_crossings rows.
+    ladders = root / "ladders.csv"
+    ladders.write_text("municipality_code,threshold_lessons,label\n"
+                       "091,10,10 h\n091,20,20 h\n837,15,15 h\n", "utf-8")
     settings = Settings(landing=root / "landing", warehouse=root / "warehouse",
-                        pseudonym_key=TEST_KEY, dagster_home=home)
+                        pseudonym_key=TEST_KEY, dagster_home=home, local_thresholds=ladders)
     folders = generate(settings.landing, municipalities=MUNICIPALITIES,
                        start=date(2026, 8, 10), days=20, seed=11)
     corrupt = _corrupt_copy(next(f for f in folders if f.parent.name == "091"))
@@ -104,6 +108,7 @@ def test_suites_pass_on_a_real_night_and_data_docs_are_built(night):
     assert state["run_id"] == run.run_id
     assert set(state["municipalities"]) == set(MUNICIPALITIES)
     assert outcome.publish_metadata["rows: absence_rates"] > 0
+    assert outcome.publish_metadata["rows: local_threshold_crossings"] > 0
 
 
 def test_freshness_check_warns_and_names_the_quarantined_municipality(night):
@@ -319,3 +324,30 @@ def test_an_infrastructure_failure_is_not_reported_as_failed_data_checks(night, 
     assert "Infrastructure failure" in failure.event_specific_data.error.message
     assert not [e for e in evaluations if not e.passed]
     assert _digest(settings.published) == before
+
+
+def test_planning_tables_that_do_not_add_up_block_publishing(night, tmp_path):
+    """DESIGN §7.2 tables: more pupils overdue than awaiting, a weekday with more absent than
+    scheduled lessons, and an effect whose difference is not mean_change minus the
+    comparison's each fail planning_counts_add_up, which blocks."""
+    from quality.runner import validate
+
+    tables = prepare(night["settings"]).tables
+    caseload = tables["support_caseload"].copy()
+    row = caseload.index[(~caseload["suppressed"]) & (caseload["awaiting_targeted"] > 0)][0]
+    caseload.loc[row, "overdue_targeted"] = caseload.loc[row, "awaiting_targeted"] + 1
+    weekday = tables["absence_by_weekday"].copy()
+    weekday.loc[weekday.index[~weekday["suppressed"]][0], "absent_lessons"] = 1e9
+    effect = tables["intervention_effect"].copy()
+    effect.loc[effect["difference"].notna().idxmax(), "difference"] = 0.5
+    tampered = {**tables, "support_caseload": caseload, "absence_by_weekday": weekday,
+                "intervention_effect": effect}
+    settings = Settings.from_env(landing=night["settings"].landing,
+                                 warehouse=tmp_path / "warehouse")
+    report = validate(tampered, settings)
+    assert report.blocking_failures == ["planning_counts_add_up"]
+    failed = {(f["suite"], f["column"]) for f in report.checks["planning_counts_add_up"].failures}
+    assert failed == {("planning_counts_add_up.support_caseload", "check_overdue_targeted_excess"),
+                      ("planning_counts_add_up.absence_by_weekday", "check_absent_lessons_excess"),
+                      ("planning_counts_add_up.absence_by_weekday", "check_rate_gap"),
+                      ("planning_counts_add_up.intervention_effect", "check_difference_gap")}

@@ -10,6 +10,7 @@ import ast
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.config import ENVIRONMENT, Settings
 from pipelines.defs.resources import AbsenceSettings
@@ -98,3 +99,22 @@ def test_thresholds_given_to_run_pipeline_reach_ingest_and_publishing(tmp_path):
         hidden = con.execute("select count(*) from absence_rates where suppressed "
                              "and level = 'municipality'").fetchall()[0][0]
     assert visible >= 30 and hidden > 0
+
+
+def test_local_ladders_reach_dbt_as_a_var_and_bad_rows_are_refused(tmp_path):
+    """ABSENCE_LOCAL_THRESHOLDS names a CSV shaped like the dbt seed local_thresholds; its
+    rows become the dbt var `local_thresholds` (int_local_thresholds)."""
+    ladders = tmp_path / "ladders.csv"
+    ladders.write_text("municipality_code,threshold_lessons,label\n091,30,30 h\n091,60.5,x\n",
+                       "utf-8")
+    settings = Settings.from_env({"ABSENCE_LOCAL_THRESHOLDS": str(ladders)})
+    assert settings.local_thresholds == ladders
+    assert settings.dbt_vars()["local_thresholds"] == [
+        {"municipality_code": "091", "threshold_lessons": 30.0, "label": "30 h"},
+        {"municipality_code": "091", "threshold_lessons": 60.5, "label": "x"}]
+    assert AbsenceSettings.of(settings).settings().local_thresholds == ladders
+    for bad in ("91,30,30 h", "091,0,none", "091,abc,x", "091,30,"):
+        ladders.write_text(f"municipality_code,threshold_lessons,label\n{bad}\n", "utf-8")
+        with pytest.raises(ValueError, match="row 1"):
+            settings.dbt_vars()
+    assert "local_thresholds" not in Settings.from_env({}).dbt_vars()

@@ -114,3 +114,69 @@ def test_no_suppressed_value_can_be_derived_from_parent_and_siblings(schools, th
     assert (published["students_with_tier"] >= threshold).all()
     assert result.loc[result["suppressed"], "students_with_tier"].isna().all()
     assert _derivable(result) == []
+
+
+# -- the planning and evaluation tables (DESIGN §7.2) ------------------------------------------
+
+def _effect_rows(schools: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """intervention_effect rows (`all` only) for schools of 091 in region 01 and every level
+    above, from each school's (students_in_change, comparison_students)."""
+    rows = [("school", "01", "091", code, n, c) for code, (n, c) in schools.items()]
+    total = (sum(n for n, _ in schools.values()), sum(c for _, c in schools.values()))
+    rows += [("municipality", "01", "091", None, *total), ("region", "01", None, None, *total),
+             ("national", None, None, None, *total)]
+    frame = pd.DataFrame(rows, columns=["level", "region_code", "municipality_code",
+                                        "school_code", "students_in_change",
+                                        "comparison_students"])
+    frame["school_year"] = "2026-2027"
+    frame["intervention_type"] = "all"
+    for column in ["mean_rate_before", "mean_rate_after", "mean_change",
+                   "comparison_mean_change", "difference"]:
+        frame[column] = 0.01
+    frame["suppressed"] = False
+    return frame
+
+
+def test_a_small_comparison_group_is_hidden_and_complemented_across_schools():
+    """Three schools with enough responded pupils; school A's comparison group has 3 pupils.
+    Its comparison columns are hidden, and so are those of the smallest other school (B, 6),
+    or A's 3 would be the municipality's 29 minus B and C; the rows stay published."""
+    result = suppress(_effect_rows({"A": (20, 3), "B": (20, 6), "C": (20, 20)}),
+                      RULES["intervention_effect"], threshold=5)
+    schools = result[result["level"] == "school"].set_index("school_code")
+    assert not result["suppressed"].any()
+    assert schools["comparison_students"].isna().to_dict() == {"A": True, "B": True, "C": False}
+    assert schools.loc[["A", "B"], ["comparison_mean_change", "difference"]].isna().all().all()
+    assert schools.loc["C", "difference"] == 0.01
+    assert (result[result["level"] != "school"]["comparison_students"] == 29).all()
+
+
+def test_a_type_row_below_the_threshold_hides_a_sibling_type_under_all():
+    """Each pupil has one first responding intervention, so the types add up to `all`: one
+    type resting on 3 pupils takes the smallest other type with it."""
+    frame = _effect_rows({"A": (40, 40)})
+    frame = frame[frame["level"] == "national"]
+    types = pd.concat([frame.assign(intervention_type=t, students_in_change=n)
+                       for t, n in [("concern_raised", 3), ("school_coach", 7),
+                                    ("targeted_work", 30)]])
+    result = suppress(pd.concat([frame, types]), RULES["intervention_effect"], threshold=5)
+    hidden = set(result.loc[result["suppressed"], "intervention_type"])
+    assert hidden == {"concern_raised", "school_coach"}
+    assert result.loc[result["suppressed"], "mean_change"].isna().all()
+
+
+def test_local_ladder_rows_nest_schools_in_their_municipality_only():
+    """local_threshold_crossings has municipality and school rows: a school below the
+    threshold hides its smallest sibling, and a municipality (no region row above it) is
+    published on its own count."""
+    rows = [("school", "01", "091", "S1", 2), ("school", "01", "091", "S2", 9),
+            ("school", "01", "091", "S3", 30), ("municipality", "01", "091", None, 41),
+            ("municipality", "01", "049", None, 6)]
+    frame = pd.DataFrame(rows, columns=["level", "region_code", "municipality_code",
+                                        "school_code", "crossed"])
+    frame["school_year"], frame["term"], frame["threshold_lessons"] = "2026-2027", "all", 30.0
+    frame["label"], frame["responded"], frame["timely_response_rate"] = "30 h", 1, 0.5
+    frame["median_response_lag_days"], frame["suppressed"] = 3.0, False
+    result = suppress(frame, RULES["local_threshold_crossings"], threshold=5)
+    assert result["suppressed"].tolist() == [True, True, False, False, False]
+    assert result.loc[result["suppressed"], "crossed"].isna().all()

@@ -62,3 +62,9 @@
         else {{ school_year_end(date_expr) }}
     end
 {%- endmacro %}
+
+{#- ISO weekday of the date, Monday 1 ... Sunday 7: days since the Monday of its ISO week,
+    plus one (portable: dbt's date_trunc('week') starts weeks on Monday, as week_start). -#}
+{% macro iso_weekday(date_expr) -%}
+    ({{ dbt.datediff(week_start(date_expr), date_expr, 'day') }} + 1)
+{%- endmacro %}

@@ -35,6 +35,7 @@ class AbsenceSettings(dg.ConfigurableResource):
     ingest_memory_gib: float | None = None
     ingest_timeout_seconds: float | None = None
     freshness_clock: str | None = None
+    local_thresholds: str | None = None
     dagster_home: str | None = None
     pseudonym_key: str | None = None
     alert_webhook: str | None = None
@@ -58,6 +59,8 @@ class AbsenceSettings(dg.ConfigurableResource):
             ingest_memory_gib=settings.ingest_memory_gib,
             ingest_timeout_seconds=settings.ingest_timeout_seconds,
             freshness_clock=settings.freshness_clock,
+            local_thresholds=str(settings.local_thresholds) if settings.local_thresholds
+            else None,
             dagster_home=str(settings.dagster_home) if settings.dagster_home else None,
             pseudonym_key=settings.pseudonym_key or None,
             alert_webhook=settings.alert_webhook or None,

@@ -62,7 +62,7 @@ def build_page(tables: dict[str, list[dict]], scope: Scope, labels: Labels, thre
     """The whole page for one scope from the tables of one published file."""
     r = Report(tables, scope, labels, threshold, source)
     L = r.L
-    sections = [headline(r), trend(r), tiers(r), side_by_side(r), response(r),
+    sections = [headline(r), trend(r), tiers(r), caseload(r), side_by_side(r), response(r),
                 interventions(r), change(r), data_quality(r), symbols(r)]
     year = r.school_year
     through = _data_through(r)
@@ -281,6 +281,36 @@ def tiers(r: Report) -> Section:
     blocks.append(Details(L["tiers.all_details"],
                           [Table(L["tiers.all_table"], head, rows)]))
     return Section("tiers", title, intro, blocks)
+
+
+CASELOAD_COUNTS = ("students_with_tier", "awaiting_targeted", "overdue_targeted",
+                   "awaiting_intensive", "overdue_intensive")
+
+
+def caseload(r: Report) -> Section:
+    """Pupils awaiting a response on the latest Sunday, beside the country, and every Sunday
+    folded below (DESIGN §7.2 support_caseload)."""
+    L = r.L
+    title, intro = L["caseload.title"], [L["caseload.intro"]]
+    own = sorted((row for row in r.own("support_caseload", grade_band="all")
+                  if row.get("as_of_date")), key=lambda row: row["as_of_date"])
+    if not own:
+        return Section("caseload", title, intro, [_no_data(r, "support_caseload")])
+    latest = own[-1]["as_of_date"]
+    country = {row.get("as_of_date"): row for row in r.country("support_caseload",
+                                                               grade_band="all")}
+    pairs = [(r.scope_name, own[-1])] + ([] if r.scope.national else
+                                         [(r.country_name, country.get(latest))])
+    head = [L["table.unit"], *(L[f"measure.{c}"] for c in CASELOAD_COUNTS)]
+    blocks: list = [Table(L.fill("caseload.latest_table", date=L.date(latest)), head,
+                          [Row(name, [r.measure("support_caseload", row, c, "count")
+                                      for c in CASELOAD_COUNTS]) for name, row in pairs])]
+    rows = [Row(L.date(row["as_of_date"]),
+                [r.measure("support_caseload", row, c, "count") for c in CASELOAD_COUNTS])
+            for row in own]
+    blocks.append(Details(L["caseload.all_details"], [Table(
+        L["caseload.all_table"], [L["table.sunday"], *head[1:]], rows)]))
+    return Section("caseload", title, intro, blocks)
 
 
 def _tier_point(r: Report, row: dict, legend: str, value: float) -> dict:
@@ -557,6 +587,7 @@ def symbols(r: Report) -> Section:
              (NOT_AVAILABLE, L["symbols.not_available"]),
              (L["badge.provisional"], L["symbols.provisional"])]
     items += [(L[f"definition.{key}.term"], L[f"definition.{key}.text"])
-              for key in ("absence_rate", "categories", "tiers", "timely_response",
-                          "median_lag", "change", "dimensions", "data_through")]
+              for key in ("absence_rate", "categories", "tiers", "caseload",
+                          "timely_response", "median_lag", "change", "dimensions",
+                          "data_through")]
     return Section("symbols", L["symbols.title"], [], [Definitions(items)])

@@ -28,6 +28,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "intervention_metrics": (*_UNIT, "term"),
     "interventions_by_type": (*_UNIT, "term", "intervention_type"),
     "interventions_by_dimension": (*_UNIT, "term", "dimension"),
+    "support_caseload": (*_UNIT, "as_of_date", "grade_band"),
     "data_freshness": ("municipality_code",),
 }
 REPORT_TABLES = tuple(ROW_KEYS)

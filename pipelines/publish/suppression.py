@@ -5,13 +5,20 @@ Secondary: where exactly one child row of a published parent is suppressed, the 
 child is suppressed too, repeated until nothing changes, so that no suppressed value can be
 recovered as parent minus visible siblings. Children are taken along every hierarchy a table
 has: geography (school → municipality → region → national), grade band (bands → `all`) and,
-where periods nest, period (weeks, months, terms → school year).
+where periods nest, period (weeks, months, terms → school year), and the table's own nesting
+(terms → `all`, dimensions → `all`, types of first response → `all`).
+
+A partial rule hides some columns of a row on a count of their own (the intensive columns of
+intervention_metrics on crossed_intensive); a complementary one also gets the secondary rule
+along the same hierarchies (the comparison group of intervention_effect, a count that adds up
+from schools to the country like the row's own).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,6 +30,15 @@ GEO_PARENT = {"school": ("municipality", "school_code"),
               "region": ("national", "region_code")}
 
 
+class Partial(NamedTuple):
+    """Columns to null where the count they rest on is below the threshold; with
+    `complementary`, also where the secondary rule hides that count."""
+
+    columns: Sequence[str]
+    count_column: str
+    complementary: bool = False
+
+
 @dataclass(frozen=True)
 class TableRule:
     """How to suppress one published table."""
@@ -31,8 +47,8 @@ class TableRule:
     keys: Sequence[str]
     measures: Sequence[str]
     relations: Sequence[Callable[[pd.DataFrame], pd.DataFrame]]
-    # Extra per-column rules: (columns to null, count column they rest on).
-    partial: Sequence[tuple[Sequence[str], str]] = ()
+    # Extra per-column rules: columns to null on a count column of their own.
+    partial: Sequence[Partial] = ()
 
 
 def geography(frame: pd.DataFrame) -> pd.DataFrame:
@@ -81,6 +97,15 @@ def term(frame: pd.DataFrame) -> pd.DataFrame:
     return parent
 
 
+def intervention_type(frame: pd.DataFrame) -> pd.DataFrame:
+    """Types of the first responding intervention under `all`: each pupil has one first
+    response, so the types' pupils add up to `all` (intervention_effect)."""
+    parent = frame.copy()
+    parent.loc[frame["intervention_type"] == "all", "level"] = None
+    parent.loc[frame["intervention_type"] != "all", "intervention_type"] = "all"
+    return parent
+
+
 def _key(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     parts = [frame[c].astype("str").where(frame[c].notna(), "") for c in columns]
     key = parts[0]
@@ -92,8 +117,27 @@ def _key(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 def suppress(frame: pd.DataFrame, rule: TableRule, threshold: int) -> pd.DataFrame:
     """Return a copy with `suppressed` set and the measures of suppressed rows nulled."""
     out = frame.reset_index(drop=True).copy()
-    counts = pd.to_numeric(out[rule.count_column], errors="coerce").fillna(0).to_numpy()
-    suppressed = counts < threshold
+    counts = _counts(out, rule.count_column)
+    groups = _sibling_groups(out, rule)
+    suppressed = _complement(counts < threshold, counts, groups)
+    out["suppressed"] = suppressed
+    out.loc[suppressed, list(rule.measures)] = None
+    for partial in rule.partial:
+        partial_counts = _counts(out, partial.count_column)
+        hidden = partial_counts < threshold
+        if partial.complementary:
+            hidden = _complement(hidden | suppressed, partial_counts, groups)
+        out.loc[hidden, list(partial.columns)] = None
+    return out
+
+
+def _counts(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(frame[column], errors="coerce").fillna(0).to_numpy()
+
+
+def _sibling_groups(out: pd.DataFrame, rule: TableRule) -> list[tuple]:
+    """Per relation: each row's sibling group, whether it has a published parent row, and
+    the parent's position."""
     own_key = _key(out, rule.keys)
     groups = []
     for relation in rule.relations:
@@ -106,7 +150,14 @@ def suppress(frame: pd.DataFrame, rule: TableRule, threshold: int) -> pd.DataFra
         parent_index = parent_index[~parent_index.index.duplicated()]
         parent_pos = parent_key.map(parent_index).to_numpy()
         groups.append((group.to_numpy(), has_parent & ~pd.isna(parent_pos), parent_pos))
+    return groups
 
+
+def _complement(hidden: np.ndarray, counts: np.ndarray, groups: list[tuple]) -> np.ndarray:
+    """Secondary suppression: where exactly one child of a visible parent is hidden, hide the
+    smallest other child too; an only child that is hidden hides its parent. Repeated until
+    nothing changes."""
+    suppressed = np.asarray(hidden, dtype=bool).copy()
     changed = True
     while changed:
         changed = False
@@ -129,15 +180,7 @@ def suppress(frame: pd.DataFrame, rule: TableRule, threshold: int) -> pd.DataFra
                 suppressed[lone] = True
                 suppressed[pick.to_numpy()] = True
                 changed = True
-
-    out["suppressed"] = suppressed
-    out.loc[suppressed, list(rule.measures)] = None
-    for columns, count_column in rule.partial:
-        small = pd.to_numeric(out[count_column], errors="coerce").fillna(0) < threshold
-        out.loc[small, list(columns)] = None
-    return out
-
-
+    return suppressed
 
 
 def _rule(table: str, count_column: str, relations, partial=()) -> TableRule:
@@ -156,12 +199,26 @@ RULES: dict[str, TableRule] = {
                               [geography, grade_band]),
     "intervention_metrics": _rule(
         "intervention_metrics", "crossed_targeted", [geography, term],
-        partial=[(["crossed_intensive", "responded_intensive", "intensive_response_rate"],
-                  "crossed_intensive"),
+        partial=[Partial(["crossed_intensive", "responded_intensive",
+                          "intensive_response_rate"], "crossed_intensive"),
                  # The mean change rests on the pupils whose change could be measured.
-                 (["students_in_change", "mean_rate_change_after_intervention"],
-                  "students_in_change")]),
+                 Partial(["students_in_change", "mean_rate_change_after_intervention"],
+                         "students_in_change")]),
     "interventions_by_type": _rule("interventions_by_type", "students", [geography, term]),
     "interventions_by_dimension": _rule("interventions_by_dimension", "students",
                                         [geography, term, dimension]),
+    # Planning and evaluation (DESIGN §7.2), each on the pupils its row rests on.
+    "support_caseload": _rule("support_caseload", "students_with_tier",
+                              [geography, grade_band]),
+    # Municipality and school rows only: a school is a child of its municipality.
+    "local_threshold_crossings": _rule("local_threshold_crossings", "crossed",
+                                       [geography, term]),
+    "absence_by_weekday": _rule("absence_by_weekday", "students", [geography, term]),
+    "absence_streaks": _rule("absence_streaks", "students", [geography, term]),
+    "intervention_effect": _rule(
+        "intervention_effect", "students_in_change", [geography, intervention_type],
+        # The comparison group is a pupil count of its own, adding up from schools to the
+        # country: hidden below the threshold, and complemented like the row's count.
+        partial=[Partial(["comparison_students", "comparison_mean_change", "difference"],
+                         "comparison_students", complementary=True)]),
 }

@@ -15,7 +15,6 @@
 -- there, and in the term holding that date.
 
 {%- set intensive_response_types = ['individual_attendance_plan', 'multi_professional_group'] %}
-{%- set window_days = var('change_window_days') %}
 
 with
 
@@ -137,50 +136,12 @@ intensive_responses as (
 
 ),
 
--- Rates before and after the first response, over the pupil's records of any school year.
-change_windows as (
-
-    select
-        first_responses.student_key,
-        first_responses.school_year,
-        sum(case when series.period_end < first_responses.intervention_date
-            then series.scheduled_lessons else 0 end) as scheduled_before,
-        sum(case when series.period_end < first_responses.intervention_date
-            then series.absent_lessons else 0 end) as absent_before,
-        sum(case when series.period_end > first_responses.intervention_date
-            then series.scheduled_lessons else 0 end) as scheduled_after,
-        sum(case when series.period_end > first_responses.intervention_date
-            then series.absent_lessons else 0 end) as absent_after
-
-    from first_responses
-
-    inner join series
-        on first_responses.student_key = series.student_key
-        and series.period_end >= {{ add_days('first_responses.intervention_date', -window_days) }}
-        and series.period_end <= {{ add_days('first_responses.intervention_date', window_days) }}
-        and series.period_end <> first_responses.intervention_date
-
-    group by
-        first_responses.student_key,
-        first_responses.school_year
-
-),
-
+-- Rates before and after the first response (macro rate_change_windows: the windows and
+-- their minimum, written once for the responded pupils here and the comparison group of
+-- int_pupil_effect_windows).
 change_rates as (
 
-    select
-        student_key,
-        school_year,
-        cast(scheduled_before as decimal(18, 3)) as scheduled_lessons_before,
-        cast(scheduled_after as decimal(18, 3)) as scheduled_lessons_after,
-        case when scheduled_before >= {{ var('change_min_lessons') }}
-            then {{ safe_ratio('absent_before', 'scheduled_before') }}
-        end as absence_rate_before,
-        case when scheduled_after >= {{ var('change_min_lessons') }}
-            then {{ safe_ratio('absent_after', 'scheduled_after') }}
-        end as absence_rate_after
-
-    from change_windows
+    {{ rate_change_windows('first_responses', 'intervention_date') }}
 
 ),
 

@@ -1,0 +1,113 @@
+-- Absence by weekday (DESIGN §7.2 patterns): per level, school year, term and ISO weekday
+-- Monday (1) to Friday (5), the lessons scheduled and missed on records covering one day.
+-- Weekly records (Monday-Sunday, weekly_totals_xlsx) cannot be placed on a weekday and are
+-- left out, as are one-day records on a Saturday or Sunday. A record counts in its own place
+-- (the enrolment covering its date) and term; term `all` is the school year.
+
+with
+
+pupil_periods as (
+
+    select * from {{ ref('int_pupil_periods') }}
+
+),
+
+-- One pass over the pupil records: a pupil's lessons per place, term and weekday.
+pupil_weekdays as (
+
+    select
+        student_key,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        term,
+        {{ iso_weekday('period_end') }} as weekday,
+        sum(scheduled_lessons) as scheduled_lessons,
+        sum(absent_lessons) as absent_lessons
+
+    from pupil_periods
+
+    where period_start = period_end
+        and {{ iso_weekday('period_end') }} between 1 and 5
+
+    group by
+        student_key,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        term,
+        {{ iso_weekday('period_end') }}
+
+),
+
+termed as (
+
+    select * from pupil_weekdays
+
+    union all
+
+    select
+        student_key,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        'all' as term,
+        weekday,
+        scheduled_lessons,
+        absent_lessons
+
+    from pupil_weekdays
+
+),
+
+level_totals as (
+
+    {%- for level in reporting_levels() %}
+
+    select
+        {{ level_columns(level) }}
+        school_year,
+        term,
+        weekday,
+        count(distinct case when scheduled_lessons > 0 then student_key end) as students,
+        sum(scheduled_lessons) as scheduled_lessons,
+        sum(absent_lessons) as absent_lessons
+
+    from termed
+
+    where {{ level_filter(level) }}
+
+    group by
+        {{ level_group_by(level, ['school_year', 'term', 'weekday']) }}
+
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+final as (
+
+    select
+        level_totals.level,
+        {{ place_columns('level_totals') }}
+        level_totals.school_code,
+        level_totals.school_year,
+        level_totals.term,
+        cast(level_totals.weekday as integer) as weekday,
+        cast(level_totals.students as {{ dbt.type_bigint() }}) as students,
+        cast(level_totals.scheduled_lessons as double) as scheduled_lessons,
+        cast(level_totals.absent_lessons as double) as absent_lessons,
+        {{ safe_ratio('level_totals.absent_lessons', 'level_totals.scheduled_lessons') }}
+            as absence_rate,
+        false as suppressed
+
+    from level_totals
+
+    {{ place_joins('level_totals') }}
+
+)
+
+select * from final
