@@ -77,6 +77,11 @@ LEDGER = _table(
     ("finished_at", TS), ("rows_duplicate", pa.int64()), ("duplicates", pa.string()),
 )
 
+# The state of a remote source (pipelines/pull/fetch.py), one file per municipality pulled
+# from: `data_freshness` turns an unreachable source into `late` with the reason.
+PULL_STATUS = _table("pull_status", ("municipality_code", pa.string()),
+                     ("last_listing_at", TS), ("last_error", pa.string()))
+
 # A rejected row as finalising reports it, and as quarantine stores it with its drop.
 REJECTS = _table("rejects", ("file", pa.string()), ("row", pa.int64()),
                  ("column", pa.string()), ("reason", pa.string()))

@@ -420,6 +420,8 @@ sources:
     url: https://127.0.0.1:{https['port']}/exports/
     token_env: ABSENCE_TEST_TOKEN
     ca_file: {https['ca']}
+  "564":
+    url: https://127.0.0.1:{_free_port()}/gone/
 """)
     settings = replace(settings, sources_file=tmp_path / "sources.yaml",
                        pseudonym_key=TEST_KEY)
@@ -437,4 +439,12 @@ sources:
     with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as con:
         ok = con.execute("select municipality_code from data_freshness where status = 'ok' "
                          "order by 1").fetchall()
-    assert [m for (m,) in ok] == ["091", "564", "837"]
+        late = con.execute("select status, last_error from data_freshness "
+                           "where municipality_code = '564'").fetchall()
+        rates = con.execute("select count(*) from absence_rates where level = 'municipality' "
+                            "and municipality_code = '564'").fetchall()
+    # 564 pushed its drop (published), but the remote source it also has cannot be read now:
+    # data_freshness says `late` and why.
+    assert [m for (m,) in ok] == ["091", "837"] and rates[0][0] > 0
+    assert late == [("late", "its remote source cannot be read: source unreachable "
+                             "(ConnectionError)")]

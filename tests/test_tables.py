@@ -14,7 +14,7 @@ import yaml
 
 from pipelines.ingest.ledger import LEDGER_SCHEMA
 from pipelines.ingest.writer import CANONICAL_SCHEMAS
-from pipelines.tables import CANONICAL, LEDGER, PUBLISHED, REJECTED_ROWS
+from pipelines.tables import CANONICAL, LEDGER, PUBLISHED, PULL_STATUS, REJECTED_ROWS
 
 DBT = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -42,6 +42,10 @@ def test_dbt_ledger_source_lists_the_declared_columns():
 
 def test_dbt_quarantine_source_lists_the_declared_columns():
     assert _sources()[("quarantine", "rejected_rows")] == REJECTED_ROWS.names
+
+
+def test_dbt_pull_status_source_lists_the_declared_columns():
+    assert _sources()[("pull", "status")] == PULL_STATUS.names
 
 
 def test_every_published_table_has_a_contract_with_the_declared_columns_and_types():

@@ -39,7 +39,7 @@ from pipelines.ingest.limits import IngestLimits
 from pipelines.ingest.profiles import reader_for
 from pipelines.ingest.pseudonym import Pseudonymiser
 from pipelines.ingest.writer import CANONICAL_SCHEMAS, ExtractWriter, WriteResult
-from pipelines.tables import REJECTED_ROWS
+from pipelines.tables import PULL_STATUS, REJECTED_ROWS
 
 UNATTRIBUTED = "_unattributed"
 
@@ -58,6 +58,10 @@ def ensure_layout(settings: Settings) -> None:
     empty_rejects = settings.quarantine / "_schema.parquet"
     if not empty_rejects.exists():
         pq.write_table(_rejects_with_context().empty_table(), empty_rejects)
+    empty_pull = settings.warehouse / "pull" / "_schema.parquet"
+    if not empty_pull.exists():
+        empty_pull.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        pq.write_table(PULL_STATUS.schema().empty_table(), empty_pull)
 
 
 def _rejects_with_context() -> pa.Schema:

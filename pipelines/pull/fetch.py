@@ -21,12 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.config import Settings
 from pipelines.ingest.landing import EXTRACT_ID, MANIFEST
 from pipelines.ingest.limits import IngestLimits
 from pipelines.pull.remote import MissingFile, Remote, RemoteError, connect
 from pipelines.pull.sources import Source
+from pipelines.tables import PULL_STATUS
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -64,6 +67,14 @@ def _write_state(settings: Settings, municipality: str, state: dict) -> None:
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
     tmp.write_text(json.dumps(state, indent=1, sort_keys=True), "utf-8")
     os.replace(tmp, path)
+    # What dbt reads (source pull.status): the last listing and its error, if any.
+    status = path.with_suffix(".parquet")
+    tmp = status.with_suffix(f".tmp-{os.getpid()}")
+    pq.write_table(pa.Table.from_pylist([{
+        "municipality_code": municipality,
+        "last_listing_at": datetime.fromisoformat(state["last_listing_at"]),
+        "last_error": state.get("last_error")}], schema=PULL_STATUS.schema()), tmp)
+    os.replace(tmp, status)
 
 
 class _Refused(Exception):

@@ -4,6 +4,7 @@
 --   minus `late_after_hours` (reference = newest extracted_at of a drop that was not
 --   quarantined, capped at its processing time; or the wall clock with freshness_clock =
 --   'wall');
+--   `late` also when its remote source (config/sources.yaml) cannot be read now;
 --   `missing`: expected (seed expected_municipalities) but no drop has loaded;
 --   `not_onboarded`: not expected and never delivered a drop.
 -- last_error says why for every status but `ok`, in our own words (never the data's).
@@ -31,6 +32,12 @@ municipalities as (
 coverage as (
 
     select * from {{ ref('int_municipality_coverage') }}
+
+),
+
+pull_status as (
+
+    select * from {{ ref('stg_pull__status') }}
 
 ),
 
@@ -88,8 +95,12 @@ statuses as (
         coverage.coverage_end,
         newest_drops.reason as newest_reason,
         newest_drops.rows_rejected,
+        pull_status.last_error as pull_error,
         case
             when newest_drops.status = 'quarantined' then 'quarantined'
+            -- Its remote source cannot be read: nothing new can arrive, whatever the clock.
+            when coverage.last_extract_id is not null and pull_status.last_error is not null
+                then 'late'
             when coverage.last_extract_id is not null
                 and coverage.last_extracted_at
                     < {{ dbt.dateadd('hour', -var('late_after_hours'), 'reference_time.reference_at') }}
@@ -113,6 +124,9 @@ statuses as (
     left join expected_municipalities
         on municipalities.municipality_code = expected_municipalities.municipality_code
 
+    left join pull_status
+        on municipalities.municipality_code = pull_status.municipality_code
+
 ),
 
 final as (
@@ -130,13 +144,20 @@ final as (
         case statuses.status
             when 'quarantined' then statuses.newest_reason
             when 'late' then
-                'the last loaded extract is older than {{ var("late_after_hours") }} hours '
-                || '(compared with {% if var("freshness_clock") == "wall" %}the clock{% else %}'
-                || 'the newest extract of any municipality{% endif %})'
+                case
+                    when statuses.pull_error is not null
+                        then 'its remote source cannot be read: ' || statuses.pull_error
+                    else
+                        'the last loaded extract is older than {{ var("late_after_hours") }} '
+                        || 'hours (compared with {% if var("freshness_clock") == "wall" %}the '
+                        || 'clock{% else %}the newest extract of any municipality{% endif %})'
+                end
             when 'missing' then
                 'expected (seed expected_municipalities), but no drop has loaded yet'
+                || coalesce('; its remote source cannot be read: ' || statuses.pull_error, '')
             when 'not_onboarded' then
                 'not onboarded: not expected, and no drop has been delivered'
+                || coalesce('; its remote source cannot be read: ' || statuses.pull_error, '')
         end as last_error,
         cast(statuses.rows_rejected as {{ dbt.type_bigint() }}) as rejected_rows
 
