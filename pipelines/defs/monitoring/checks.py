@@ -39,7 +39,7 @@ def read_freshness(warehouse_db) -> list[dict]:
 
 
 def _reason(row: dict) -> str:
-    if row["status"] == "late":
+    if row["status"] == "late" and not (row["last_error"] or "").startswith("its remote"):
         return (f"last extract {row['last_extract_id']} extracted at "
                 f"{row['last_extracted_at']:%Y-%m-%d %H:%M %Z}, older than late_after_hours")
     return row["last_error"] or ""
