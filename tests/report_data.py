@@ -9,8 +9,10 @@ Contents (school year 2026-2027, data through Friday 27 November 2026):
 - region 02 Varsinais-Suomi: 853 Turku alone (one municipality; `late`; too few 20 %
   crossings in the region, so its intensive columns are hidden while the row is not);
 - 020 Akaa (region 06 Pirkanmaa) is in the classification but `not_onboarded`.
-Weeks 33-48 and months August-November, the autumn term and the school year; Sundays
-16 August - 22 November; periods ending after 13 November are provisional.
+Helsinki declares a ladder of 30/60/80/120 lessons (local_threshold_crossings). In region
+02 the comparison group of intervention_effect is too small, so its columns are hidden while
+the rows are not. Weeks 33-48 and months August-November, the autumn term and the school
+year; Sundays 16 August - 22 November; periods ending after 13 November are provisional.
 """
 
 from __future__ import annotations
@@ -56,6 +58,20 @@ DDL = {
         grade_band varchar, students_with_tier bigint, awaiting_targeted bigint,
         overdue_targeted bigint, awaiting_intensive bigint, overdue_intensive bigint,
         suppressed boolean""",
+    "local_threshold_crossings": f"""{UNIT_COLUMNS}, school_year varchar, term varchar,
+        threshold_lessons double, label varchar, crossed bigint, responded bigint,
+        timely_response_rate double, median_response_lag_days double, suppressed boolean""",
+    "absence_by_weekday": f"""{UNIT_COLUMNS}, school_year varchar, term varchar,
+        weekday integer, students bigint, scheduled_lessons double, absent_lessons double,
+        absence_rate double, suppressed boolean""",
+    "absence_streaks": f"""{UNIT_COLUMNS}, school_year varchar, term varchar,
+        students bigint, students_streak_3_or_more bigint,
+        students_streak_10_or_more bigint, suppressed boolean""",
+    "intervention_effect": f"""{UNIT_COLUMNS}, school_year varchar,
+        intervention_type varchar, intervention_name_fi varchar, students_in_change bigint,
+        mean_rate_before double, mean_rate_after double, mean_change double,
+        comparison_students bigint, comparison_mean_change double, difference double,
+        suppressed boolean""",
     "data_freshness": """municipality_code varchar, municipality_name varchar,
         region_code varchar, region_name varchar, last_extract_id varchar,
         last_extracted_at timestamp with time zone, last_loaded_at timestamp with time zone,
@@ -77,7 +93,18 @@ MEASURES = {
     "interventions_by_dimension": ("interventions", "students"),
     "support_caseload": ("students_with_tier", "awaiting_targeted", "overdue_targeted",
                          "awaiting_intensive", "overdue_intensive"),
+    "local_threshold_crossings": ("crossed", "responded", "timely_response_rate",
+                                  "median_response_lag_days"),
+    "absence_by_weekday": ("students", "scheduled_lessons", "absent_lessons",
+                           "absence_rate"),
+    "absence_streaks": ("students", "students_streak_3_or_more",
+                        "students_streak_10_or_more"),
+    "intervention_effect": ("students_in_change", "mean_rate_before", "mean_rate_after",
+                            "mean_change", "comparison_students", "comparison_mean_change",
+                            "difference"),
 }
+# Helsinki's ladder in hours (lessons), as a municipality would declare it in the seed.
+LADDER = ((30.0, "30 h"), (60.0, "60 h"), (80.0, "80 h"), (120.0, "120 h"))
 
 TYPES = (  # DESIGN §6.2: type, Finnish name, tier, dimension
     ("concern_raised", "Huolen puheeksi ottaminen", "targeted", "cooperation"),
@@ -230,6 +257,75 @@ def _caseload_row(unit: Unit, sunday: date) -> dict:
     return _hide(row, "support_caseload")
 
 
+def _ladder_rows(unit: Unit, term: str) -> list[dict]:
+    if unit.level not in ("municipality", "school") or unit.municipality_code != "091":
+        return []
+    rows = []
+    for threshold, label in LADDER:
+        rng = _rng(unit, "ladder", threshold, term)
+        crossed = round(unit.pupils * 0.2 * 30 / threshold) if unit.pupils > 5 else 2
+        responded = round(crossed * rng.uniform(0.3, 0.8))
+        row = {**unit.columns(), "school_year": SCHOOL_YEAR, "term": term,
+               "threshold_lessons": threshold, "label": label, "crossed": crossed,
+               "responded": responded,
+               "timely_response_rate": responded / crossed if crossed else None,
+               "median_response_lag_days": float(rng.choice([2, 5.5, 8, 11])),
+               "suppressed": unit.suppressed or crossed < THRESHOLD}
+        rows.append(_hide(row, "local_threshold_crossings"))
+    return rows
+
+
+def _weekday_rows(unit: Unit, term: str) -> list[dict]:
+    rows = []
+    for weekday in (1, 2, 3, 4, 5):
+        rng = _rng(unit, "weekday", weekday, term)
+        students = round(unit.pupils * 0.7)
+        scheduled = float(students * 5 * 15)
+        rate = _base_rate(unit) + (0.012 if weekday in (1, 5) else 0.0) + rng.uniform(0, 0.004)
+        absent = round(scheduled * rate, 1)
+        rows.append(_hide({
+            **unit.columns(), "school_year": SCHOOL_YEAR, "term": term, "weekday": weekday,
+            "students": students, "scheduled_lessons": scheduled, "absent_lessons": absent,
+            "absence_rate": absent / scheduled,
+            "suppressed": unit.suppressed or students < THRESHOLD}, "absence_by_weekday"))
+    return rows
+
+
+def _streak_row(unit: Unit, term: str) -> dict:
+    rng = _rng(unit, "streaks")
+    students = round(unit.pupils * 0.7)
+    three = round(students * rng.uniform(0.01, 0.03))
+    return _hide({
+        **unit.columns(), "school_year": SCHOOL_YEAR, "term": term, "students": students,
+        "students_streak_3_or_more": three, "students_streak_10_or_more": round(three * 0.2),
+        "suppressed": unit.suppressed or students < THRESHOLD}, "absence_streaks")
+
+
+def _effect_rows(unit: Unit) -> list[dict]:
+    rows = []
+    comparison = 3 if unit.region_code == "02" else round(unit.pupils * 0.02)
+    comparison_change = -_rng(unit, "comparison").uniform(0.0, 0.01)
+    for kind, name, _, _ in (*TYPES, ("all", None, None, None)):
+        rng = _rng(unit, "effect", kind)
+        students = (round(unit.pupils * 0.05) if kind == "all" else
+                    round(unit.pupils * rng.uniform(0.001, 0.01)))
+        before = _base_rate(unit) + rng.uniform(0.08, 0.12)
+        after = before - rng.uniform(0.0, 0.04)
+        row = {**unit.columns(), "school_year": SCHOOL_YEAR, "intervention_type": kind,
+               "intervention_name_fi": name, "students_in_change": students,
+               "mean_rate_before": before, "mean_rate_after": after,
+               "mean_change": after - before, "comparison_students": comparison,
+               "comparison_mean_change": comparison_change,
+               "difference": after - before - comparison_change,
+               "suppressed": unit.suppressed or students < THRESHOLD}
+        row = _hide(row, "intervention_effect")
+        if not row["suppressed"] and comparison < THRESHOLD:  # the partial rule
+            row.update(comparison_students=None, comparison_mean_change=None,
+                       difference=None)
+        rows.append(row)
+    return rows
+
+
 def _metrics_row(unit: Unit, term: str) -> dict:
     rng = _rng(unit, "metrics")  # no spring yet: `all` equals `autumn`
     crossed = max(round(unit.pupils * 0.12), 0)
@@ -322,6 +418,10 @@ def published_rows(units: list[Unit]) -> dict[str, list[dict]]:
             tables["intervention_metrics"].append(_metrics_row(unit, term))
             tables["interventions_by_type"] += _type_rows(unit, term)
             tables["interventions_by_dimension"] += _dimension_rows(unit, term)
+            tables["local_threshold_crossings"] += _ladder_rows(unit, term)
+            tables["absence_by_weekday"] += _weekday_rows(unit, term)
+            tables["absence_streaks"].append(_streak_row(unit, term))
+        tables["intervention_effect"] += _effect_rows(unit)
     return tables
 
 

@@ -243,8 +243,14 @@ def test_suppressed_rows_show_two_dots_and_the_rule_is_explained(pages):
     small = [row for row in page.rows if any(
         json.loads(f.get("data-key") or "{}").get("school_code") in ("00102", "00103")
         for f in row["figures"])]
-    assert len(small) == 2
-    assert {f["text"] for row in small for f in row["figures"]} == {".."}
+    side_by_side = [row for row in small if row["figures"][0]["data-table"] == "absence_rates"]
+    assert len(side_by_side) == 2
+    assert {f["text"] for row in side_by_side for f in row["figures"]} == {".."}
+    # Every other row of those schools (their ladder rows) hides its numbers too; the
+    # ladder's own label (configuration, not data) stays.
+    assert len(small) > 2
+    assert {f["text"] for row in small for f in row["figures"]
+            if f["data-kind"] in NUMERIC_KINDS} == {".."}
     rule = load_labels().fill("symbols.suppressed", threshold=THRESHOLD)
     assert rule in html.unescape(pages["01"].read_text("utf-8"))
 
@@ -269,6 +275,38 @@ def test_the_partial_rule_hides_intensive_columns_but_not_the_row(pages):
     assert by_column["crossed_intensive"] == ".."
     assert by_column["intensive_response_rate"] == ".."
     assert by_column["timely_response_rate"] not in ("..", ".")
+
+
+def test_the_comparison_group_is_hidden_alone_when_it_is_too_small(pages):
+    """Region 02's comparison group has 3 pupils: its columns of intervention_effect show
+    `..` while the treated pupils' columns of the same rows are shown."""
+    page = read_page(pages["02"])
+    own = [f for f in page.figures if f["data-table"] == "intervention_effect"
+           and json.loads(f["data-key"])["level"] == "region"
+           and json.loads(f["data-key"])["intervention_type"] == "all"]
+    by_column = {f["data-column"]: f["text"] for f in own}
+    assert by_column["comparison_students"] == by_column["difference"] == ".."
+    assert by_column["mean_change"] not in ("..", ".")
+    assert by_column["students_in_change"] not in ("..", ".")
+
+
+def test_local_ladders_appear_only_where_a_municipality_declared_one(pages):
+    """Helsinki (region 01) declared 30/60/80/120 lessons; Turku (region 02) none."""
+    helsinki = read_page(pages["01"])
+    ladder = [f for f in helsinki.figures if f["data-table"] == "local_threshold_crossings"
+              and f["data-column"] == "crossed"]
+    keys = {(json.loads(f["data-key"])["level"], json.loads(f["data-key"])["threshold_lessons"])
+            for f in ladder}
+    assert {t for level, t in keys if level == "municipality"} == {"30.0", "60.0", "80.0",
+                                                                    "120.0"}
+    assert {level for level, _ in keys} == {"municipality", "school"}
+    national = read_page(pages["national"])
+    assert {json.loads(f["data-key"])["level"] for f in national.figures
+            if f["data-table"] == "local_threshold_crossings"} == {"municipality"}
+    turku = html.unescape(pages["02"].read_text("utf-8"))
+    assert load_labels()["ladders.none"] in turku
+    assert not [f for f in read_page(pages["02"]).figures
+                if f["data-table"] == "local_threshold_crossings"]
 
 
 @pytest.mark.parametrize("scope", SCOPES)

@@ -62,8 +62,9 @@ def build_page(tables: dict[str, list[dict]], scope: Scope, labels: Labels, thre
     """The whole page for one scope from the tables of one published file."""
     r = Report(tables, scope, labels, threshold, source)
     L = r.L
-    sections = [headline(r), trend(r), tiers(r), caseload(r), side_by_side(r), response(r),
-                interventions(r), change(r), data_quality(r), symbols(r)]
+    sections = [headline(r), trend(r), patterns(r), tiers(r), caseload(r), side_by_side(r),
+                response(r), local_ladders(r), interventions(r), change(r), effect(r),
+                data_quality(r), symbols(r)]
     year = r.school_year
     through = _data_through(r)
     lead = [L.fill("page.lead_year", year=_school_year(L, year)) if year else L["page.no_year"]]
@@ -311,6 +312,158 @@ def caseload(r: Report) -> Section:
     blocks.append(Details(L["caseload.all_details"], [Table(
         L["caseload.all_table"], [L["table.sunday"], *head[1:]], rows)]))
     return Section("caseload", title, intro, blocks)
+
+
+WEEKDAYS = (1, 2, 3, 4, 5)
+STREAK_COUNTS = ("students", "students_streak_3_or_more", "students_streak_10_or_more")
+
+
+def patterns(r: Report) -> Section:
+    """Absence by weekday over the school year, beside the country, and full-day absence
+    streaks by term (DESIGN §7.2 absence_by_weekday, absence_streaks)."""
+    L = r.L
+    title, intro = L["patterns.title"], [L["patterns.intro"]]
+    blocks: list = []
+    term = _whole_year(r, "absence_by_weekday")
+    pairs = [(name, {row.get("weekday"): row for row in rows})
+             for name, rows in _series_all(r, "absence_by_weekday", term=term)]
+    if not any(days for _, days in pairs):
+        blocks.append(_no_data(r, "absence_by_weekday"))
+    else:
+        records = [{"category": L[f"weekday.{day}"], "series": name, "value": value,
+                    "text": L.pct(value)}
+                   for day in WEEKDAYS for name, days in pairs
+                   if (value := _value(days.get(day), "absence_rate")) is not None]
+        if records:
+            blocks.append(Chart(r.chart_id(), L["patterns.weekday_chart"],
+                                L["patterns.weekday_alt"],
+                                charts.grouped_bars(records, r.series, value_format=".0%",
+                                                    axis_title=L["chart.rate_axis"],
+                                                    category_title="")))
+        own = pairs[0][1]
+        head = [L["table.weekday"], L["measure.students"], L["measure.scheduled_lessons"],
+                L["measure.absent_lessons"], L["measure.absence_rate"]]
+        if not r.scope.national:
+            head.append(L.fill("table.country_rate", country=r.country_name))
+        rows = []
+        for day in WEEKDAYS:
+            row = own.get(day)
+            cells = [r.measure("absence_by_weekday", row, "students", "count"),
+                     r.measure("absence_by_weekday", row, "scheduled_lessons", "lessons"),
+                     r.measure("absence_by_weekday", row, "absent_lessons", "lessons"),
+                     r.measure("absence_by_weekday", row, "absence_rate", "pct")]
+            if not r.scope.national:
+                cells.append(r.measure("absence_by_weekday", pairs[1][1].get(day),
+                                       "absence_rate", "pct"))
+            rows.append(Row(L[f"weekday.{day}"], cells))
+        blocks.append(Table(L.fill("patterns.weekday_table",
+                                   term=r.term_name(term) if term else ""), head, rows))
+    terms = _terms(r, "absence_streaks")
+    rows = [Row(L.fill("table.series_term", series=name, term=r.term_name(term)),
+                [r.measure("absence_streaks", row, c, "count") for c in STREAK_COUNTS])
+            for term in terms for name, row in r.series_rows("absence_streaks", term=term)]
+    if not any(cell.text != NOT_AVAILABLE for row in rows for cell in row.cells):
+        blocks.append(_no_data(r, "absence_streaks"))
+    else:
+        blocks.append(Note(L["patterns.streaks_intro"]))
+        blocks.append(Table(L["patterns.streaks_table"],
+                            [L["table.unit_term"], *(L[f"measure.{c}"] for c in
+                                                     STREAK_COUNTS)], rows))
+    return Section("patterns", title, intro, blocks)
+
+
+def _series_all(r: Report, table: str, **where: object) -> list[tuple[str, list[dict]]]:
+    """(series name, all its rows) for the scope and, in a region report, the country."""
+    pairs = [(r.scope_name, r.own(table, **where))]
+    if not r.scope.national:
+        pairs.append((r.country_name, r.country(table, **where)))
+    return pairs
+
+
+LADDER_COLUMNS = (("crossed", "count"), ("responded", "count"),
+                  ("timely_response_rate", "pct"), ("median_response_lag_days", "days"))
+
+
+def local_ladders(r: Report) -> Section:
+    """Crossings of the municipalities' own ladders in lessons over the school year, per
+    municipality and threshold (DESIGN §7.2 local_threshold_crossings). Only municipalities
+    that declared a ladder have rows; schools are folded below in a region's page."""
+    L = r.L
+    title, intro = L["ladders.title"], [L["ladders.intro"]]
+    term = _whole_year(r, "local_threshold_crossings")
+    blocks: list = []
+    for level in ("municipality", "school"):
+        if level == "school" and r.scope.national:
+            continue
+        found = sorted(r.units("local_threshold_crossings", level, term=term),
+                       key=lambda row: (str(_unit_code(row)),
+                                        row.get("threshold_lessons") or 0.0))
+        if not found:
+            continue
+        head = [L[f"table.{level}"], L["table.threshold"],
+                *(L[f"measure.ladder.{c}"] for c, _ in LADDER_COLUMNS)]
+        rows = [Row(r.unit_name(row), [
+            r.text("local_threshold_crossings", row, "label"),
+            *(r.measure("local_threshold_crossings", row, c, k) for c, k in LADDER_COLUMNS)])
+            for row in found]
+        table = Table(L.fill(f"ladders.{level}_table", term=r.term_name(term)), head, rows)
+        blocks.append(table if level == "municipality" else
+                      Details(L.fill("ladders.school_details", count=len(rows)), [table]))
+    if not blocks:
+        note = (L["ladders.none"] if "local_threshold_crossings" in r.tables
+                else L["note.not_published"])
+        return Section("ladders", title, intro, [Note(note)])
+    return Section("ladders", title, intro, blocks)
+
+
+EFFECT_COLUMNS = (("students_in_change", "count"), ("mean_rate_before", "pct"),
+                  ("mean_rate_after", "pct"), ("mean_change", "points"),
+                  ("comparison_students", "count"), ("comparison_mean_change", "points"),
+                  ("difference", "points"))
+
+
+def effect(r: Report) -> Section:
+    """Change in absence after the first responding intervention by its type, beside the
+    pupils who crossed 10 % and got no response (DESIGN §7.2 intervention_effect)."""
+    L = r.L
+    title, intro = L["effect.title"], [L["effect.intro"], L["effect.caution"]]
+    found = r.own("intervention_effect")
+    if not found:
+        return Section("effect", title, intro, [_no_data(r, "intervention_effect")])
+    found.sort(key=lambda row: (row.get("intervention_type") == "all",
+                                -(_value(row, "students_in_change") or -1),
+                                str(row.get("intervention_type"))))
+    blocks: list = []
+    treated, comparison = L["effect.series_treated"], L["effect.series_comparison"]
+    records = []
+    for row in found:
+        name = _type_name(L, row)
+        for series, column in ((treated, "mean_change"), (comparison, "comparison_mean_change")):
+            value = _value(row, column)
+            if value is not None:
+                records.append({"category": name, "series": series, "value": value * 100,
+                                "text": L.points(value)})
+    if records:
+        blocks.append(Chart(r.chart_id(), L["effect.chart"], L["effect.chart_alt"],
+                            charts.grouped_bars(records, [treated, comparison],
+                                                value_format="+.1f",
+                                                axis_title=L["chart.points_axis"],
+                                                category_title="")))
+    blocks.append(Table(L["effect.table"],
+                        [L["table.intervention"], *(L[f"measure.effect.{c}"]
+                                                    for c, _ in EFFECT_COLUMNS)],
+                        [Row(_type_name(L, row),
+                             [r.measure("intervention_effect", row, c, k)
+                              for c, k in EFFECT_COLUMNS]) for row in found]))
+    if not r.scope.national:
+        row = first(r.country("intervention_effect", intervention_type="all"))
+        blocks.append(Table(L.fill("effect.country_table", country=r.country_name),
+                            [L["table.intervention"], *(L[f"measure.effect.{c}"]
+                                                        for c, _ in EFFECT_COLUMNS)],
+                            [Row(_type_name(L, row) if row else L["intervention.all"],
+                                 [r.measure("intervention_effect", row, c, k)
+                                  for c, k in EFFECT_COLUMNS])]))
+    return Section("effect", title, intro, blocks)
 
 
 def _tier_point(r: Report, row: dict, legend: str, value: float) -> dict:
@@ -589,5 +742,5 @@ def symbols(r: Report) -> Section:
     items += [(L[f"definition.{key}.term"], L[f"definition.{key}.text"])
               for key in ("absence_rate", "categories", "tiers", "caseload",
                           "timely_response", "median_lag", "change", "dimensions",
-                          "data_through")]
+                          "local_ladder", "streak", "effect", "data_through")]
     return Section("symbols", L["symbols.title"], [], [Definitions(items)])

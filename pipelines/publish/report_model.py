@@ -29,18 +29,35 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "interventions_by_type": (*_UNIT, "term", "intervention_type"),
     "interventions_by_dimension": (*_UNIT, "term", "dimension"),
     "support_caseload": (*_UNIT, "as_of_date", "grade_band"),
+    "local_threshold_crossings": (*_UNIT, "term", "threshold_lessons"),
+    "absence_by_weekday": (*_UNIT, "term", "weekday"),
+    "absence_streaks": (*_UNIT, "term"),
+    "intervention_effect": (*_UNIT, "intervention_type"),
     "data_freshness": ("municipality_code",),
 }
 REPORT_TABLES = tuple(ROW_KEYS)
 # The count a measure rests on: when that count is hidden (the partial rule of suppression)
 # the measure is hidden too, and shows `..`; when it is not, a missing measure could not be
 # computed (nobody responded, so no lag) and shows `.`.
-RESTS_ON = {
-    "timely_response_rate": "crossed_targeted",
-    "median_response_lag_days": "responded_targeted",
-    "responded_intensive": "crossed_intensive",
-    "intensive_response_rate": "crossed_intensive",
-    "mean_rate_change_after_intervention": "students_in_change",
+RESTS_ON: dict[str, dict[str, str]] = {
+    "intervention_metrics": {
+        "timely_response_rate": "crossed_targeted",
+        "median_response_lag_days": "responded_targeted",
+        "responded_intensive": "crossed_intensive",
+        "intensive_response_rate": "crossed_intensive",
+        "mean_rate_change_after_intervention": "students_in_change",
+    },
+    "local_threshold_crossings": {
+        "timely_response_rate": "crossed",
+        "median_response_lag_days": "responded",
+    },
+    "intervention_effect": {
+        "mean_rate_before": "students_in_change",
+        "mean_rate_after": "students_in_change",
+        "mean_change": "students_in_change",
+        "comparison_mean_change": "comparison_students",
+        "difference": "comparison_students",
+    },
 }
 
 
@@ -257,7 +274,7 @@ class Report:
         if is_missing(value):
             # Only tables with suppression hide values; elsewhere (data_freshness) a missing
             # value is simply not applicable.
-            rests_on = RESTS_ON.get(column)
+            rests_on = RESTS_ON.get(table, {}).get(column)
             hidden = "suppressed" in row and (kind in ("count", "lessons") or (
                 rests_on is not None and is_missing(row.get(rests_on))))
             return Cell(SUPPRESSED if hidden else NOT_AVAILABLE, value="", **origin)
