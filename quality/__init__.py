@@ -4,3 +4,5 @@
 it); `quality.suites` builds the GX expectation suites; `quality.runner` validates the tables
 with GX's pandas data source, builds the Data Docs and keeps last night's row counts.
 """
+
+import pipelines  # noqa: E402, F401 — keeps GX from importing PySpark (see there)
