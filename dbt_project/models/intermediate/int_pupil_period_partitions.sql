@@ -4,7 +4,8 @@
 -- extract's students place every record of the municipality, DESIGN §7) and the seeds the
 -- records pass through (code map, municipalities). int_pupil_periods rebuilds exactly the
 -- partitions whose fingerprint changed since its last build (incremental, not a rebuild
--- of every pupil-day each night). DuckDB's hash() keeps this cheap at national scale.
+-- of every pupil-day each night). A sum of 64-bit row hashes (macro hash_sum) keeps this
+-- cheap at national scale.
 
 with
 
@@ -60,7 +61,7 @@ partition_inputs as (
     select
         municipality_code,
         school_year,
-        string_agg(extract_load, ',' order by extract_load) as extract_loads
+        {{ ordered_string_agg('extract_load', ',') }} as extract_loads
 
     from partition_loads
 
@@ -75,8 +76,8 @@ enrolment_inputs as (
     select
         municipality_code,
         count(*) as enrolment_count,
-        sum(hash(student_key, school_code, grade, grade_band, region_code, enrolled_from,
-                 enrolled_to)::hugeint) as enrolment_hash
+        {{ hash_sum(['student_key', 'school_code', 'grade', 'grade_band', 'region_code',
+                     'enrolled_from', 'enrolled_to']) }} as enrolment_hash
 
     from enrolments
 
@@ -87,8 +88,9 @@ enrolment_inputs as (
 seed_inputs as (
 
     select
-        (select sum(hash(code_map)::hugeint) from code_map) as code_map_hash,
-        (select sum(hash(municipalities)::hugeint) from municipalities) as municipalities_hash
+        (select {{ relation_hash_sum(ref('absence_code_map')) }} from code_map) as code_map_hash,
+        (select {{ relation_hash_sum(ref('kunnat_2026')) }} from municipalities)
+            as municipalities_hash
 
 ),
 
@@ -99,10 +101,10 @@ fingerprints as (
         partition_inputs.school_year,
         md5(concat_ws('|',
             partition_inputs.extract_loads,
-            cast(coalesce(enrolment_inputs.enrolment_count, 0) as varchar),
-            cast(coalesce(enrolment_inputs.enrolment_hash, 0) as varchar),
-            cast(seed_inputs.code_map_hash as varchar),
-            cast(seed_inputs.municipalities_hash as varchar)
+            cast(coalesce(enrolment_inputs.enrolment_count, 0) as {{ dbt.type_string() }}),
+            cast(coalesce(enrolment_inputs.enrolment_hash, 0) as {{ dbt.type_string() }}),
+            cast(seed_inputs.code_map_hash as {{ dbt.type_string() }}),
+            cast(seed_inputs.municipalities_hash as {{ dbt.type_string() }})
         )) as partition_fingerprint
 
     from partition_inputs

@@ -8,36 +8,20 @@
 -- Incremental, partitioned by (municipality, school year): a build replaces only the
 -- partitions whose inputs changed (int_pupil_period_partitions fingerprints them), so a
 -- night on which a few municipalities deliver rebuilds those municipalities' rows, and a
--- finished school year is rebuilt only when its municipality's enrolments change. The
--- pre-hook deletes every row whose partition fingerprint is no longer current (or whose
--- partition is gone); the model then appends the partitions missing from the table (a
--- table from before partitioning is emptied first). `dbt build --full-refresh` (`absence run
--- --full-refresh`) rebuilds it all: do that after a change to this SQL or its macros, which
--- no fingerprint sees.
+-- finished school year is rebuilt only when its municipality's enrolments change. The model
+-- selects the partitions whose current fingerprint is not in the table; each engine then
+-- replaces them its own way (macro partition_replace_strategy): on DuckDB the pre-hook
+-- deletes every row whose fingerprint is no longer current and the rows are appended; on
+-- Spark `insert_overwrite` overwrites exactly the partitions written. `dbt build
+-- --full-refresh` (`absence run --full-refresh`) rebuilds it all: do that after a change to
+-- this SQL or its macros, which no fingerprint sees.
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=partition_replace_strategy(),
+    partition_by=['municipality_code', 'school_year'],
     on_schema_change='fail',
-    pre_hook="""
-        {% if is_incremental() %}
-        {% set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-        {% if 'partition_fingerprint' not in built_columns %}
-        -- A table built before partitioning: empty it, so every partition is rebuilt.
-        delete from {{ this }};
-        alter table {{ this }} add column partition_fingerprint varchar;
-        {% else %}
-        delete from {{ this }}
-        where not exists (
-            select 1
-            from {{ ref('int_pupil_period_partitions') }} as current_partitions
-            where current_partitions.municipality_code = {{ this }}.municipality_code
-                and current_partitions.school_year = {{ this }}.school_year
-                and current_partitions.partition_fingerprint = {{ this }}.partition_fingerprint
-        )
-        {% endif %}
-        {% endif %}
-    """,
+    pre_hook="{{ delete_stale_partitions(this, ref('int_pupil_period_partitions')) }}",
 ) }}
 
 {%- set categories = [
@@ -89,7 +73,7 @@ municipalities as (
 ),
 
 -- The partitions to build: all of them on a first (or full-refresh) build, otherwise those
--- the pre-hook left out of the table.
+-- whose current fingerprint the table does not hold.
 pending_partitions as (
 
     select partitions.*
@@ -103,6 +87,7 @@ pending_partitions as (
         from {{ this }} as built
         where built.municipality_code = partitions.municipality_code
             and built.school_year = partitions.school_year
+            and built.partition_fingerprint = partitions.partition_fingerprint
     )
     {%- endif %}
 

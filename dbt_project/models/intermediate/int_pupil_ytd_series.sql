@@ -32,8 +32,8 @@ framed as (
         school_code,
         grade,
         grade_band,
-        strftime(period_start, '%Y%m%d') || coalesce(municipality_code, '') as placement_key,
-        max(strftime(period_start, '%Y%m%d') || coalesce(municipality_code, '')) over date_peers
+        {{ placement_key('period_start', 'municipality_code') }} as placement_key,
+        max({{ placement_key('period_start', 'municipality_code') }}) over date_peers
             as date_placement_key,
         sum(scheduled_lessons) over date_peers as date_scheduled_lessons,
         sum(absent_lessons) over date_peers as date_absent_lessons,

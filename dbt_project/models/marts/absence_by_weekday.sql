@@ -42,49 +42,16 @@ pupil_weekdays as (
 
 ),
 
-termed as (
+{%- set aggregates %}
+    count(distinct case when scheduled_lessons > 0 then student_key end) as students,
+    sum(scheduled_lessons) as scheduled_lessons,
+    sum(absent_lessons) as absent_lessons
+{%- endset %}
 
-    select * from pupil_weekdays
-
-    union all
-
-    select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        'all' as term,
-        weekday,
-        scheduled_lessons,
-        absent_lessons
-
-    from pupil_weekdays
-
-),
-
+-- Every level, each term and `all` (macro rollup).
 level_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        term,
-        weekday,
-        count(distinct case when scheduled_lessons > 0 then student_key end) as students,
-        sum(scheduled_lessons) as scheduled_lessons,
-        sum(absent_lessons) as absent_lessons
-
-    from termed
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'term', 'weekday']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('pupil_weekdays', ['school_year', 'weekday'], aggregates, all_of='term') }}
 
 ),
 

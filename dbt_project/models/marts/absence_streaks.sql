@@ -159,49 +159,18 @@ events as (
 
 ),
 
-termed_events as (
+{%- set aggregates %}
+    count(distinct case when event = 'pupil' then student_key end) as students,
+    count(distinct case when event = 'streak' and school_days >= 3 then student_key end)
+        as students_streak_3_or_more,
+    count(distinct case when event = 'streak' and school_days >= 10 then student_key end)
+        as students_streak_10_or_more
+{%- endset %}
 
-    select * from events
-
-    union all
-
-    select
-        event,
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        'all' as term,
-        school_days
-
-    from events
-
-),
-
+-- Every level, each term and `all` (macro rollup).
 level_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        term,
-        count(distinct case when event = 'pupil' then student_key end) as students,
-        count(distinct case when event = 'streak' and school_days >= 3 then student_key end)
-            as students_streak_3_or_more,
-        count(distinct case when event = 'streak' and school_days >= 10 then student_key end)
-            as students_streak_10_or_more
-
-    from termed_events
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'term']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('events', ['school_year'], aggregates, all_of='term') }}
 
 ),
 

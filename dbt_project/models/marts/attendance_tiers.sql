@@ -4,6 +4,10 @@
 -- more" is targeted + intensive; data_through and provisional as in absence_rates (§8.1).
 
 {%- set tiers = ['universal', 'targeted', 'intensive'] %}
+{%- set tier_counts = [] %}
+{%- for tier in tiers %}
+{%- do tier_counts.append("count(case when tier = '" ~ tier ~ "' then 1 end) as " ~ tier ~ "_students") %}
+{%- endfor %}
 
 with
 
@@ -32,67 +36,15 @@ covered_snapshots as (
 
 ),
 
-grade_banded as (
-
-    select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        as_of_date,
-        grade_band,
-        tier,
-        coverage_end
-
-    from covered_snapshots
-
-    where grade_band is not null
-
-    union all
-
-    select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        as_of_date,
-        'all' as grade_band,
-        tier,
-        coverage_end
-
-    from covered_snapshots
-
-),
-
+-- Every level, each grade band and `all` (macro rollup). A pupil has one snapshot per
+-- school year and Sunday (tested on int_pupil_tier_snapshots), so within a group counting
+-- rows counts pupils: no distinct hash sets over millions of pupil-Sundays.
 level_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        as_of_date,
-        grade_band,
-        {#- A pupil has one snapshot per school year and Sunday (tested on
-            int_pupil_tier_snapshots), so within a group counting rows counts pupils: no
-            distinct hash sets over millions of pupil-Sundays. #}
-        count(case when tier <> 'pending' then 1 end) as students_with_tier,
-        min(coverage_end) as data_through,
-        {%- for tier in tiers %}
-        count(case when tier = '{{ tier }}' then 1 end) as {{ tier }}_students{% if not loop.last %},{% endif %}
-        {%- endfor %}
-
-    from grade_banded
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'as_of_date', 'grade_band']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('covered_snapshots', ['school_year', 'as_of_date'],
+              ["count(case when tier <> 'pending' then 1 end) as students_with_tier",
+               'min(coverage_end) as data_through']
+              + tier_counts, all_of='grade_band') }}
 
 ),
 

@@ -20,90 +20,36 @@ intervention_types as (
 
 ),
 
--- Every crossing opens the place's `all` row; responded pupils also their type's row.
-typed as (
+comparison_effects as (
 
-    select
-        effect_group,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        'all' as intervention_type,
-        absence_rate_before,
-        absence_rate_after,
-        rate_change
-
-    from effects
-
-    union all
-
-    select
-        effect_group,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        intervention_type,
-        absence_rate_before,
-        absence_rate_after,
-        rate_change
-
-    from effects
-
-    where effect_group = 'responded'
+    select * from effects where effect_group = 'comparison'
 
 ),
 
+{#- One row per pupil and school year (tested on int_pupil_effect_windows). #}
+{%- set treated_aggregates %}
+    count(case when effect_group = 'responded' and rate_change is not null then 1 end)
+        as students_in_change,
+    avg(case when effect_group = 'responded' and rate_change is not null
+        then absence_rate_before end) as mean_rate_before,
+    avg(case when effect_group = 'responded' and rate_change is not null
+        then absence_rate_after end) as mean_rate_after,
+    avg(case when effect_group = 'responded' then rate_change end) as mean_change
+{%- endset %}
+
+-- Every level, each type of first responding intervention and `all` (macro rollup). Every
+-- crossing opens the place's `all` row; only responded pupils have a type.
 treated_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        intervention_type,
-        {#- One row per pupil and school year (tested on int_pupil_effect_windows). #}
-        count(case when effect_group = 'responded' and rate_change is not null then 1 end)
-            as students_in_change,
-        avg(case when effect_group = 'responded' and rate_change is not null
-            then absence_rate_before end) as mean_rate_before,
-        avg(case when effect_group = 'responded' and rate_change is not null
-            then absence_rate_after end) as mean_rate_after,
-        avg(case when effect_group = 'responded' then rate_change end) as mean_change
-
-    from typed
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'intervention_type']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('effects', ['school_year'], treated_aggregates, all_of='intervention_type') }}
 
 ),
 
 comparison_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        count(rate_change) as comparison_students,
-        avg(rate_change) as comparison_mean_change
-
-    from effects
-
-    where effect_group = 'comparison'
-        and {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('comparison_effects', ['school_year'],
+              ['count(rate_change) as comparison_students',
+               'avg(rate_change) as comparison_mean_change']) }}
 
 ),
 

@@ -83,58 +83,25 @@ crossing_events as (
 
 ),
 
-termed_events as (
+{%- set aggregates %}
+    count(distinct case when event = 'targeted' then student_key end) as crossed_targeted,
+    count(distinct case when event = 'targeted' and responded then student_key end) as responded_targeted,
+    {{ median("case when event = 'targeted' and responded then response_lag_days end") }}
+        as median_response_lag_days,
+    count(distinct case when event = 'intensive' then student_key end) as crossed_intensive,
+    count(distinct case when event = 'intensive' and responded then student_key end) as responded_intensive,
+    avg(case when event = 'targeted' then rate_change_after_intervention end)
+        as mean_rate_change_after_intervention,
+    count(distinct case
+        when event = 'targeted' and rate_change_after_intervention is not null
+            then student_key
+    end) as students_in_change
+{%- endset %}
 
-    select * from crossing_events
-
-    union all
-
-    select
-        event,
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        'all' as term,
-        responded,
-        response_lag_days,
-        rate_change_after_intervention
-
-    from crossing_events
-
-),
-
+-- Every level, each term and `all` (macro rollup).
 level_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        term,
-        count(distinct case when event = 'targeted' then student_key end) as crossed_targeted,
-        count(distinct case when event = 'targeted' and responded then student_key end) as responded_targeted,
-        {{ median("case when event = 'targeted' and responded then response_lag_days end") }}
-            as median_response_lag_days,
-        count(distinct case when event = 'intensive' then student_key end) as crossed_intensive,
-        count(distinct case when event = 'intensive' and responded then student_key end) as responded_intensive,
-        avg(case when event = 'targeted' then rate_change_after_intervention end)
-            as mean_rate_change_after_intervention,
-        count(distinct case
-            when event = 'targeted' and rate_change_after_intervention is not null
-                then student_key
-        end) as students_in_change
-
-    from termed_events
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'term']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('crossing_events', ['school_year'], aggregates, all_of='term') }}
 
 ),
 

@@ -11,53 +11,15 @@ interventions as (
 
 ),
 
-termed as (
+{%- set aggregates %}
+    count(*) as interventions,
+    count(distinct student_key) as students
+{%- endset %}
 
-    select student_key, region_code, municipality_code, school_code, school_year, term,
-        dimension
-    from interventions
-
-    union all
-
-    select student_key, region_code, municipality_code, school_code, school_year,
-        'all' as term, dimension
-    from interventions
-
-),
-
-dimensioned as (
-
-    select * from termed
-
-    union all
-
-    select student_key, region_code, municipality_code, school_code, school_year, term,
-        'all' as dimension
-    from termed
-
-),
-
+-- Every level, each term and dimension and `all` (macro rollup).
 level_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        term,
-        dimension,
-        count(*) as interventions,
-        count(distinct student_key) as students
-
-    from dimensioned
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'term', 'dimension']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('interventions', ['school_year'], aggregates, all_of=['term', 'dimension']) }}
 
 ),
 

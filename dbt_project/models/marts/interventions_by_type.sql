@@ -16,61 +16,15 @@ intervention_types as (
 
 ),
 
-termed as (
+{%- set aggregates %}
+    count(*) as interventions,
+    count(distinct student_key) as students
+{%- endset %}
 
-    select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        term,
-        intervention_type,
-        tier,
-        dimension
-
-    from interventions
-
-    union all
-
-    select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        'all' as term,
-        intervention_type,
-        tier,
-        dimension
-
-    from interventions
-
-),
-
+-- Every level, each term and `all` (macro rollup).
 level_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        term,
-        intervention_type,
-        tier,
-        dimension,
-        count(*) as interventions,
-        count(distinct student_key) as students
-
-    from termed
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'term', 'intervention_type', 'tier', 'dimension']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('interventions', ['school_year', 'intervention_type', 'tier', 'dimension'], aggregates, all_of='term') }}
 
 ),
 

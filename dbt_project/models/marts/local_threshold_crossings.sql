@@ -168,51 +168,17 @@ crossing_events as (
 
 ),
 
-termed_events as (
+{%- set aggregates %}
+    count(distinct case when event = 'crossing' then student_key end) as crossed,
+    count(distinct case when event = 'crossing' and responded then student_key end) as responded,
+    {{ median("case when event = 'crossing' and responded then response_lag_days end") }}
+        as median_response_lag_days
+{%- endset %}
 
-    select * from crossing_events
-
-    union all
-
-    select
-        event,
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        'all' as term,
-        threshold_lessons,
-        responded,
-        response_lag_days
-
-    from crossing_events
-
-),
-
+-- Every level, each term and `all` (macro rollup).
 level_totals as (
 
-    {%- for level in local_levels %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        term,
-        threshold_lessons,
-        count(distinct case when event = 'crossing' then student_key end) as crossed,
-        count(distinct case when event = 'crossing' and responded then student_key end) as responded,
-        {{ median("case when event = 'crossing' and responded then response_lag_days end") }}
-            as median_response_lag_days
-
-    from termed_events
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'term', 'threshold_lessons']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('crossing_events', ['school_year', 'threshold_lessons'], aggregates, all_of='term', levels=local_levels) }}
 
 ),
 

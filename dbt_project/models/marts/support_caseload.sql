@@ -6,6 +6,11 @@
 
 {%- set counts = ['awaiting_targeted', 'overdue_targeted', 'awaiting_intensive', 'overdue_intensive'] %}
 
+{%- set wait_counts = [] %}
+{%- for count in counts %}
+{%- do wait_counts.append('count(case when ' ~ count ~ ' then 1 end) as ' ~ count) %}
+{%- endfor %}
+
 with
 
 snapshots as (
@@ -45,51 +50,13 @@ pupil_sundays as (
 
 ),
 
-grade_banded as (
-
-    select * from pupil_sundays where grade_band is not null
-
-    union all
-
-    select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        as_of_date,
-        'all' as grade_band,
-        tier,
-        {{ counts | join(',\n        ') }}
-
-    from pupil_sundays
-
-),
-
+-- Every level, each grade band and `all` (macro rollup). One snapshot per pupil, school
+-- year and Sunday: counting rows counts pupils.
 level_totals as (
 
-    {%- for level in reporting_levels() %}
-
-    select
-        {{ level_columns(level) }}
-        school_year,
-        as_of_date,
-        grade_band,
-        {#- One snapshot per pupil, school year and Sunday: counting rows counts pupils. #}
-        count(case when tier <> 'pending' then 1 end) as students_with_tier,
-        {%- for count in counts %}
-        count(case when {{ count }} then 1 end) as {{ count }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-
-    from grade_banded
-
-    where {{ level_filter(level) }}
-
-    group by
-        {{ level_group_by(level, ['school_year', 'as_of_date', 'grade_band']) }}
-
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ rollup('pupil_sundays', ['school_year', 'as_of_date'],
+              ["count(case when tier <> 'pending' then 1 end) as students_with_tier"]
+              + wait_counts, all_of='grade_band') }}
 
 ),
 

@@ -1,5 +1,6 @@
 -- Rows rejected at ingest with the file, data row number and reason; never a pupil identifier
--- (ingest writes none into a reason).
+-- (ingest writes none into a reason). `row` and `column` are reserved words, quoted the
+-- engine's way (on Spark "row" would be a string literal).
 
 with
 
@@ -14,7 +15,7 @@ select
     extract_id,
     load_id,
     file,
-    "row" as row_number,
-    "column" as column_name,
+    {{ adapter.quote('row') }} as row_number,
+    {{ adapter.quote('column') }} as column_name,
     reason
 from rejected

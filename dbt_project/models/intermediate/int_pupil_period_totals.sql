@@ -1,0 +1,157 @@
+-- A pupil's totals per place, grade band and period (week, month, term, school year) for
+-- absence_rates (DESIGN §7/§8): a record counts in the period holding its period_end. One
+-- pass over the pupil records: a pupil's totals per school, grade band and the part of an
+-- ISO week that lies in one month; weeks and months add up these parts, terms and school
+-- years add up months. A table of its own (it was a CTE of absence_rates): Spark inlines a
+-- CTE into every branch of the roll-up that reads it, and the plan of the whole mart grew
+-- past what its optimiser could hold (out of memory after eight minutes on six
+-- municipalities); DuckDB writes it in seconds at national scale. Pupil-level, restricted.
+
+{%- set measures = [
+    'scheduled_lessons', 'absent_lessons', 'illness_lessons', 'authorised_lessons',
+    'unauthorised_lessons', 'unexplained_lessons', 'late_count',
+] %}
+{%- set measure_sums -%}
+    {%- for measure in measures %}sum({{ measure }}) as {{ measure }}{% if not loop.last %},
+        {% endif %}{% endfor -%}
+{%- endset %}
+{#- coverage_end follows from municipality_code: carried along, it never splits a group. #}
+{%- set pupil_columns = ['pupil_id', 'region_code', 'municipality_code', 'school_code',
+                         'grade_band', 'school_year', 'coverage_end'] %}
+
+with
+
+pupil_periods as (
+
+    select * from {{ ref('int_pupil_periods') }}
+
+),
+
+coverage as (
+
+    select * from {{ ref('int_municipality_coverage') }}
+
+),
+
+-- Pupil keys are 64-character pseudonyms; on DuckDB every aggregation and distinct count
+-- of absence_rates works on a dense integer per pupil instead (exact, numbered afresh in
+-- each build), which keeps the hash tables a fraction of the size at national scale
+-- (macro pupil_number).
+pupils as (
+
+    select
+        student_key,
+        {{ pupil_number('student_key') }} as pupil_id
+
+    from (select distinct student_key from pupil_periods)
+
+),
+
+-- One pass over the pupil records: a pupil's totals per school, grade band and the part of
+-- an ISO week that lies in one month. Weeks and months both add up these parts, so the
+-- pupil-day rows are read once, and terms and school years add up months.
+pupil_week_parts as (
+
+    select
+        pupils.pupil_id,
+        pupil_periods.region_code,
+        pupil_periods.municipality_code,
+        pupil_periods.school_code,
+        pupil_periods.grade_band,
+        pupil_periods.school_year,
+        coverage.coverage_end,
+        {{ week_start('pupil_periods.period_end') }} as week_start,
+        {{ month_start('pupil_periods.period_end') }} as month_start,
+        {%- for measure in measures %}
+        sum(pupil_periods.{{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from pupil_periods
+
+    inner join pupils
+        on pupil_periods.student_key = pupils.student_key
+
+    left join coverage
+        on pupil_periods.municipality_code = coverage.municipality_code
+
+    group by
+        pupils.pupil_id,
+        pupil_periods.region_code,
+        pupil_periods.municipality_code,
+        pupil_periods.school_code,
+        pupil_periods.grade_band,
+        pupil_periods.school_year,
+        coverage.coverage_end,
+        {{ week_start('pupil_periods.period_end') }},
+        {{ month_start('pupil_periods.period_end') }}
+
+),
+
+{#- Weeks and months both add up the week-within-month parts. -#}
+{%- for period_type, period_end in [('week', week_end('week_start')),
+                                    ('month', month_end('month_start'))] %}
+
+pupil_{{ period_type }}s as (
+
+    select
+        {{ pupil_columns | join(',\n        ') }},
+        {{ period_type }}_start as period_start,
+        {{ period_end }} as period_end,
+        {{ measure_sums }}
+
+    from pupil_week_parts
+
+    group by
+        {{ pupil_columns | join(',\n        ') }},
+        {{ period_type }}_start
+
+),
+{%- endfor %}
+
+dated_months as (
+
+    select
+        *,
+        {{ term_start('period_start') }} as term_start,
+        {{ term_end('period_start') }} as term_end,
+        {{ school_year_start('period_start') }} as school_year_start,
+        {{ school_year_end('period_start') }} as school_year_end
+
+    from pupil_months
+
+),
+
+pupil_period_totals as (
+
+    select {{ pupil_columns | join(', ') }}, 'week' as period_type, period_start, period_end,
+        {{ measures | join(', ') }}
+    from pupil_weeks
+
+    union all
+
+    select {{ pupil_columns | join(', ') }}, 'month' as period_type, period_start, period_end,
+        {{ measures | join(', ') }}
+    from pupil_months
+
+    {%- for period_type in ['term', 'school_year'] %}
+
+    union all
+
+    select
+        {{ pupil_columns | join(',\n        ') }},
+        '{{ period_type }}' as period_type,
+        {{ period_type }}_start as period_start,
+        {{ period_type }}_end as period_end,
+        {{ measure_sums }}
+
+    from dated_months
+
+    group by
+        {{ pupil_columns | join(',\n        ') }},
+        {{ period_type }}_start,
+        {{ period_type }}_end
+    {%- endfor %}
+
+)
+
+select * from pupil_period_totals
