@@ -37,7 +37,9 @@ ENVIRONMENT = {
     "pseudonym_key": "ABSENCE_PSEUDONYM_KEY",
     "alert_webhook": "ABSENCE_ALERT_WEBHOOK",
     "sources_file": "ABSENCE_SOURCES",
+    "engine": "ABSENCE_ENGINE",
 }
+ENGINES = ("duckdb", "spark")
 MIN_SUPPRESSION_THRESHOLD = 3
 
 
@@ -65,6 +67,9 @@ class Settings:
     alert_webhook: str = field(default="", repr=False)
     # Remote sources of municipalities that do not push (pipelines/pull/sources.py).
     sources_file: Path = PROJECT_ROOT / "config" / "sources.yaml"
+    # The engine dbt builds with (DESIGN §8.2): `duckdb` (embedded, the default) or `spark`
+    # (dbt-spark, the `spark` extra); the dbt target of the same name.
+    engine: str = "duckdb"
 
     def __post_init__(self) -> None:
         # dbt reads the warehouse through SQL string literals (sources' external_location):
@@ -75,6 +80,8 @@ class Settings:
                                  "line breaks")
         if self.alert_webhook and not self.alert_webhook.startswith(("https://", "http://")):
             raise ValueError("the alert webhook is an http:// or https:// URL")
+        if self.engine not in ENGINES:
+            raise ValueError(f"the engine is one of {', '.join(ENGINES)}")
         if self.freshness_clock not in ("data", "wall"):
             raise ValueError("the freshness clock is `data` or `wall`")
         if self.suppression_threshold < MIN_SUPPRESSION_THRESHOLD:
@@ -113,6 +120,11 @@ class Settings:
         return self.warehouse / "absence.duckdb"
 
     @property
+    def spark_marts(self) -> Path:
+        """Where dbt on Spark writes the marts, one Parquet folder per table."""
+        return self.warehouse / "spark" / "marts"
+
+    @property
     def seeds(self) -> Path:
         return self.dbt_project_dir / "seeds"
 
@@ -128,7 +140,8 @@ class Settings:
     def dbt_environment(self) -> dict[str, str]:
         """What the dbt child process reads with env_var() (profiles.yml, sources)."""
         return {"ABSENCE_WAREHOUSE": str(self.warehouse),
-                "ABSENCE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit}
+                "ABSENCE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+                "ABSENCE_ENGINE": self.engine}
 
     def dbt_vars(self) -> dict[str, object]:
         """dbt vars (dbt_project.yml) that follow a setting."""

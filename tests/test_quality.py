@@ -103,7 +103,7 @@ def test_suites_pass_on_a_real_night_and_data_docs_are_built(night):
 
     # Last night's row counts: the suppressed tables just published, all levels.
     state = json.loads((settings.warehouse / "quality" / "row_counts.json").read_text())
-    marts = read_marts(settings.warehouse_db)
+    marts = read_marts(settings)
     assert state["row_counts"] == {t: marts[t].num_rows for t in PUBLISHED_TABLES}
     assert state["run_id"] == run.run_id
     assert set(state["municipalities"]) == set(MUNICIPALITIES)
@@ -124,7 +124,7 @@ def test_freshness_check_warns_and_names_the_quarantined_municipality(night):
     assert "checksum" in evaluation.metadata["reasons"].value["091"]
     assert evaluation.metadata["ok"].value == 2
     # ... and the published data_freshness table says the same.
-    rows = read_marts(night["settings"].warehouse_db)["data_freshness"].to_pylist()
+    rows = read_marts(night["settings"])["data_freshness"].to_pylist()
     statuses = {r["municipality_code"]: r["status"] for r in rows}
     assert {m: s for m, s in statuses.items() if s != "not_onboarded"} == {
         "091": "quarantined", "837": "ok", "564": "ok"}

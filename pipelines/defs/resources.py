@@ -40,6 +40,7 @@ class AbsenceSettings(dg.ConfigurableResource):
     pseudonym_key: str | None = None
     alert_webhook: str | None = None
     sources_file: str | None = None
+    engine: str | None = None
 
     @classmethod
     def from_env(cls) -> "AbsenceSettings":
@@ -64,7 +65,7 @@ class AbsenceSettings(dg.ConfigurableResource):
             dagster_home=str(settings.dagster_home) if settings.dagster_home else None,
             pseudonym_key=settings.pseudonym_key or None,
             alert_webhook=settings.alert_webhook or None,
-            sources_file=str(settings.sources_file))
+            sources_file=str(settings.sources_file), engine=settings.engine)
 
     def settings(self) -> Settings:
         values = {name: getattr(self, name) for name in ENVIRONMENT}

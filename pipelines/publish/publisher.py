@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.config import Settings
+from pipelines.marts import open_marts
 from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.definitions import TableDoc, published_docs
 from pipelines.publish.suppression import RULES, suppress
@@ -35,19 +36,12 @@ class PublishResult:
     preview: str = ""
 
 
-def read_marts(warehouse_db: Path) -> dict[str, pa.Table]:
-    """The unsuppressed marts dbt built, found by name whatever schema dbt put them in."""
-    with duckdb.connect(str(warehouse_db), read_only=True) as con:
-        located = dict(con.execute(
-            "select table_name, table_schema from information_schema.tables "
-            "where table_name in ({})".format(", ".join(f"'{t}'" for t in PUBLISHED_TABLES))
-        ).fetchall())
-        missing = set(PUBLISHED_TABLES) - set(located)
-        if missing:
-            raise RuntimeError(f"dbt has not built {', '.join(sorted(missing))} in {warehouse_db}")
+def read_marts(settings: Settings) -> dict[str, pa.Table]:
+    """The unsuppressed marts dbt built, on whichever engine (pipelines/marts.py)."""
+    with open_marts(settings, PUBLISHED_TABLES) as con:
         # In a fixed order: secondary suppression picks the smallest sibling, and among equal
         # ones the first; row order must not decide what a night publishes.
-        return {t: con.sql(f'select * from "{located[t]}"."{t}" order by all').to_arrow_table()
+        return {t: con.sql(f'select * from "{t}" order by all').to_arrow_table()
                 for t in PUBLISHED_TABLES}
 
 
@@ -71,7 +65,7 @@ class PreparedTables:
 
 def prepare(settings: Settings) -> PreparedTables:
     """Read the marts dbt built and suppress them; the quality gate validates this result."""
-    raw = read_marts(settings.warehouse_db)
+    raw = read_marts(settings)
     schemas = {name: table.schema for name, table in raw.items()}
     return PreparedTables(tables=apply_suppression(raw, settings.suppression_threshold),
                           schemas=schemas, threshold=settings.suppression_threshold)

@@ -13,29 +13,29 @@ from __future__ import annotations
 import json
 
 import dagster as dg
-import duckdb
 
 from pipelines import alerts
+from pipelines.config import Settings
 from pipelines.defs.resources import AbsenceSettings
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
+from pipelines.marts import MartsMissing, open_marts
 
 FRESHNESS_KEY = dg.AssetKey("data_freshness")
 NOT_OK = ("late", "missing", "quarantined")
 
 
-def read_freshness(warehouse_db) -> list[dict]:
-    """The rows of the data_freshness mart, wherever dbt put it (read-only)."""
-    with duckdb.connect(str(warehouse_db), read_only=True) as con:
-        located = con.execute("select table_schema from information_schema.tables "
-                              "where table_name = 'data_freshness'").fetchall()
-        if not located:
-            raise dg.Failure(f"dbt has not built data_freshness in {warehouse_db}")
-        cursor = con.execute(
-            "select municipality_code, region_code, status, last_extract_id, "
-            "last_extracted_at, coverage_end, last_error, rejected_rows "
-            f'from "{located[0][0]}".data_freshness order by municipality_code')
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def read_freshness(settings: Settings) -> list[dict]:
+    """The rows of the data_freshness mart, on whichever engine built it (read-only)."""
+    try:
+        with open_marts(settings, ["data_freshness"]) as con:
+            cursor = con.execute(
+                "select municipality_code, region_code, status, last_extract_id, "
+                "last_extracted_at, coverage_end, last_error, rejected_rows "
+                "from data_freshness order by municipality_code")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except MartsMissing as error:
+        raise dg.Failure(str(error)) from None
 
 
 def _reason(row: dict) -> str:
@@ -53,7 +53,7 @@ def _reason(row: dict) -> str:
 )
 def extracts_on_time(absence: AbsenceSettings) -> dg.AssetCheckResult:
     settings = absence.settings()
-    rows = read_freshness(settings.warehouse_db)
+    rows = read_freshness(settings)
     flagged = [r for r in rows if r["status"] in NOT_OK]
     by_status = {s: [r["municipality_code"] for r in flagged if r["status"] == s] for s in NOT_OK}
     overdue = by_status["late"] + by_status["missing"]
