@@ -21,5 +21,5 @@
 {#- A period is provisional while it is unfinished or still inside the usual correction
     window: it ends later than data_through minus 14 days (DESIGN §8.1). -#}
 {% macro is_provisional(period_end, data_through) -%}
-    ({{ period_end }} > {{ dbt.dateadd('day', -var('provisional_days'), data_through) }})
+    ({{ period_end }} > {{ add_days(data_through, -var('provisional_days')) }})
 {%- endmacro %}
