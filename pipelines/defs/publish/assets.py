@@ -15,6 +15,7 @@ import duckdb
 from pipelines import alerts, locks
 from pipelines.defs.resources import OWNERS, AbsenceSettings, tags
 from pipelines.defs.transform.assets import WAREHOUSE_POOL
+from pipelines.marts import MartsMissing
 from pipelines.publish.publisher import prepare, write
 from pipelines.tables import PUBLISHED_TABLES
 from quality.checks import CHECKS
@@ -63,7 +64,7 @@ def _publish(context: dg.AssetExecutionContext, settings):
         prepared = prepare(settings)
         report = validate(prepared.tables, settings, threshold=prepared.threshold,
                           run_name=context.run_id)
-    except (OSError, duckdb.Error, locks.LockBusy) as error:
+    except (OSError, duckdb.Error, locks.LockBusy, MartsMissing) as error:
         raise _infrastructure_failure(context, error) from error
     # Relative to $ABSENCE_WAREHOUSE: a file:// URL of the Dagster host opens nothing in the
     # browser of whoever looks at the UI. summary.html is our own page and opens offline.
