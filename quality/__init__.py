@@ -5,4 +5,4 @@ it); `quality.suites` builds the GX expectation suites; `quality.runner` validat
 with GX's pandas data source, builds the Data Docs and keeps last night's row counts.
 """
 
-import pipelines  # noqa: E402, F401 — pandas-on-Spark and PySpark's pandas-3 warning (see there)
+import pipelines  # noqa: E402, F401 — keeps GX from importing PySpark (see there)

@@ -158,12 +158,12 @@ def test_the_spark_extra_changes_nothing_in_our_own_processes():
     then drops the offset of every datetime it converts: an extract made at 12:00+03:00 was
     stored as 12:00 UTC, three hours in the future (a whole benchmark year was quarantined
     as "extracted_at is in the future"). pipelines/__init__.py keeps pyarrow's default and
-    keeps pandas-on-Spark out of our processes."""
+    keeps PySpark out of our processes."""
     code = ("import sys, datetime as d, pyarrow as pa, pipelines.ingest.extract, "
             "pipelines.publish.publisher, quality.runner\n"
             "t = d.datetime(2026, 1, 1, 12, tzinfo=d.timezone(d.timedelta(hours=3)))\n"
             "print(pa.array([t], type=pa.timestamp('us', tz='UTC'))[0].as_py().hour)\n"
-            "print(sys.modules.get('pyspark.pandas') is not None)\n")
+            "print(sys.modules.get('pyspark') is not None)\n")
     env = {k: v for k, v in os.environ.items() if k != "PYARROW_IGNORE_TIMEZONE"}
     probe = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code],
                            env=env, capture_output=True, text=True, timeout=120)
