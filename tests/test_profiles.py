@@ -196,3 +196,85 @@ def test_a_json_chunk_without_any_absence_loads(settings):
     entry = ingest_drop(drop, settings, TEST_KEY.encode())
     assert entry.status == "loaded", entry.reason
     assert entry.rows_rejected == 0
+
+
+# Every kind of line a JSON Lines file can hold. Arrow reads whole blocks; each block it could
+# read differently from the contract falls back to the line reader (readers.JsonLinesSource).
+_GOOD = {"student_ref": "A1", "date": "2026-08-10", "scheduled_lessons": 5,
+         "absences": {"S": 2, "L": 1.5}}
+_JSON_LINES = [json.dumps(_GOOD).encode(),
+               json.dumps({**_GOOD, "absences": {}}).encode(),
+               b"", b"   ", b'  {"student_ref": "A2", "date": "2026-08-10", '
+               b'"scheduled_lessons": 4, "absences": {"S": 1}}',
+               b"not json", b"[1, 2]", b'"text"', b"7",
+               json.dumps(_GOOD).encode() + json.dumps(_GOOD).encode(),
+               json.dumps({**_GOOD, "scheduled_lessons": "six"}).encode(),
+               json.dumps({**_GOOD, "student_ref": 12}).encode(),
+               json.dumps({**_GOOD, "date": None}).encode(),
+               json.dumps({k: v for k, v in _GOOD.items() if k != "date"}).encode(),
+               json.dumps({**_GOOD, "absences": {"S": None}}).encode(),
+               json.dumps({**_GOOD, "absences": {"S": "2"}}).encode(),
+               json.dumps({**_GOOD, "absences": {"S": {"x": 1}}}).encode(),
+               json.dumps({**_GOOD, "absences": {"S": True}}).encode(),
+               json.dumps({**_GOOD, "absences": None}).encode(),
+               json.dumps({**_GOOD, "absences": [1]}).encode(),
+               b'{"student_ref": "A3", "date": "2026-08-11", "scheduled_lessons": NaN, '
+               b'"absences": {}}',
+               b'{"student_ref": "A3", "date": "2026-08-11", "scheduled_lessons": 5, '
+               b'"absences": {"S": Infinity}}',
+               b'{"student_ref": "A1", "student_ref": "A4", "date": "2026-08-12", '
+               b'"scheduled_lessons": 5, "absences": {}}',
+               json.dumps({**_GOOD, "extra": "x", "nimi": {"a": 1}}).encode(),
+               json.dumps({**_GOOD, "date": "12.8.2026", "scheduled_lessons": 6.5}).encode(),
+               json.dumps(_GOOD).encode() + b"\r"]
+_JSON_TYPES = {"student_ref": ("a string", False), "date": ("a string", False),
+               "scheduled_lessons": ("a number", False), "absences": ("an object", False)}
+
+
+def _read_json_lines(path, *, arrow: bool, block_size: int):
+    from pipelines.ingest.readers import JsonLinesSource
+
+    source = JsonLinesSource(path, list(_JSON_TYPES), "attendance.jsonl", max_line_bytes=4096,
+                             types=_JSON_TYPES, explode="absences", block_size=block_size,
+                             arrow=arrow)
+    rows, entries = [], []
+    for frame in source.frames():
+        rows += [(r["_row"], r["student_ref"], r["date"], float(r["scheduled_lessons"]))
+                 for r in frame.to_dict("records")]
+        entries += list(source.entries.itertuples(index=False, name=None))
+    return source, rows, entries
+
+
+@pytest.mark.parametrize("block_size", [256, 4096, 1 << 20])
+def test_json_blocks_read_by_arrow_give_the_line_readers_rows_and_rejects(tmp_path,
+                                                                           block_size):
+    # Good lines around each odd one, so some blocks are all good (Arrow) and some are not.
+    lines = []
+    for odd in _JSON_LINES:
+        lines += [json.dumps({**_GOOD, "student_ref": f"B{len(lines)}"}).encode()] * 3 + [odd]
+    path = tmp_path / "attendance.jsonl"
+    path.write_bytes(b"\n".join(lines))  # the last line has no newline
+    reference, ref_rows, ref_entries = _read_json_lines(path, arrow=False,
+                                                        block_size=block_size)
+    fast, rows, entries = _read_json_lines(path, arrow=True, block_size=block_size)
+    assert reference.blocks["arrow"] == 0
+    assert fast.blocks["arrow"] > 0 and fast.blocks["lines"] > 0
+    assert rows == ref_rows and len(rows) > 3 * len(_JSON_LINES)
+    assert entries == ref_entries
+    assert sorted(fast.rejects) == sorted(reference.rejects) and len(fast.rejects) >= 15
+    assert (fast.rows_read, fast.drift) == (reference.rows_read, reference.drift) \
+        == (len(lines), ["2 key(s) outside the contract"])
+
+
+@pytest.mark.parametrize("bad", [b'{"student_ref": "\xff"}', b'{"x": "' + b"y" * 5000 + b'"}',
+                                 b"\xef\xbb\xbf" + json.dumps(_GOOD).encode()])
+def test_json_errors_that_quarantine_name_the_same_row_either_way(tmp_path, bad):
+    from pipelines.ingest.errors import DropError
+
+    lines = [json.dumps(_GOOD).encode()] * 40 + [bad] + [json.dumps(_GOOD).encode()] * 3
+    path = tmp_path / "attendance.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    for arrow in (True, False):
+        with pytest.raises(DropError) as caught:
+            _read_json_lines(path, arrow=arrow, block_size=1024)
+        assert caught.value.row == 41

@@ -31,10 +31,13 @@ def to_number(source: RawSource, frame: pd.DataFrame, column: str, *, decimal_co
               integer: bool = False) -> pd.Series:
     """Parse numbers (decimal comma where the profile says so); failures reject the row."""
     raw = frame[column]
-    text = raw.astype("str").str.strip()
-    if decimal_comma:
-        text = text.str.replace(",", ".", regex=False)
-    parsed = pd.to_numeric(text.where(raw.notna()), errors="coerce")
+    if pd.api.types.is_float_dtype(raw):  # already numbers (a JSON block read by Arrow)
+        parsed = raw
+    else:
+        text = raw.astype("str").str.strip()
+        if decimal_comma:
+            text = text.str.replace(",", ".", regex=False)
+        parsed = pd.to_numeric(text.where(raw.notna()), errors="coerce")
     bad = parsed.isna()
     if integer:
         bad |= parsed.notna() & (np.floor(parsed) != parsed)

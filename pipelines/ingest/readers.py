@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import numbers
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +18,15 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 
 from pipelines.ingest.errors import DropError, file_label
 
 BLOCK_SIZE = 8 << 20  # bytes per CSV block: bounds memory whatever the file's size
 MAX_HEADER_BYTES = 1 << 20
-JSON_CHUNK = 50_000  # lines per JSON frame
+SHEET_CHUNK = 50_000  # rows per Excel frame
 
 
 # Columns the contract names although no profile reads them: a reason may name these.
@@ -42,6 +45,12 @@ class RawSource:
         self.rejects: list[tuple[int, str | None, str]] = []  # (row, column, reason)
         # typed column -> the source's own column name, so rejections speak the file's terms
         self.aliases: dict[str, str] = {}
+
+    def values_to_check(self, frame: pd.DataFrame) -> Iterator[tuple[str, pd.Series]]:
+        """The file's own text in a frame, by column, for the identity-code guard."""
+        for column in self.expected:
+            if column in frame:
+                yield column, frame[column]
 
     def reject(self, row: int, column: str | None, reason: str) -> None:
         self.rejects.append((row, self.aliases.get(column, column) if column else None, reason))
@@ -138,53 +147,238 @@ def _data_rows(valid_positions: np.ndarray, invalid: list[int]) -> np.ndarray:
     return rows
 
 
+# JSON types a JSON Lines key can be declared to have (the reasons name them).
+TEXT, NUMBER, OBJECT = "a string", "a number", "an object"
+_ARROW_TYPE = {TEXT: pa.string(), NUMBER: pa.float64()}
+# Bytes that make Arrow read a block differently from a JSON parser that follows the RFC, as
+# orjson (the line reader) does: a byte order mark (Arrow skips it, orjson refuses it).
+_BOM = b"\xef\xbb\xbf"
+
+
 class JsonLinesSource(RawSource):
-    """One JSON object per line, UTF-8 (DESIGN §4.2). Wrong shapes are row rejects."""
+    """One JSON object per line, UTF-8 (DESIGN §4.2). Wrong shapes are row rejects.
+
+    `types` declares each key's JSON type and whether null (or a missing key) is allowed; a
+    line with a key of another type is rejected, one reason per key. A key declared an object
+    of numbers (`explode`) is not yielded as a column: its entries are, as `entries`
+    (`_row`, `key`, `value`) beside the frame just yielded, every value a number.
+
+    The file is read in blocks of whole lines. Each block is parsed by Arrow's JSON reader into
+    columns (no Python object per value); a block whose columns Arrow could not read exactly
+    as the contract wants (a line that is not an object or not JSON, a key of another type, a
+    null where none may be, an empty line, a count that is no finite number) is read again
+    line by line with orjson, so every rejected row keeps its own number and reason. Both ways
+    yield the same rows: tests/test_profiles.py compares them on a file of every kind of line.
+    """
 
     def __init__(self, path: Path, expected_columns: list[str], label: str | None = None,
-                 *, max_line_bytes: int):
+                 *, max_line_bytes: int, types: dict[str, tuple[str, bool]],
+                 explode: str | None = None, block_size: int = BLOCK_SIZE,
+                 arrow: bool = True):
         super().__init__(path, expected_columns, label)
         self.max_line_bytes = max_line_bytes
+        self.types = types
+        self.explode = explode
+        self.block_size = block_size
+        self.arrow = arrow  # False reads every block line by line (the reference reading)
+        self.columns = [c for c in expected_columns if c != explode]
+        self.entries = _entries_frame([], [], [])
+        self._unknown_keys: set[str] = set()  # counted, never reported by name; capped
+        self.blocks = {"arrow": 0, "lines": 0}  # how each block was read
+        self._parse = pajson.ParseOptions(
+            explicit_schema=pa.schema([(c, _ARROW_TYPE[types[c][0]]) for c in self.columns]),
+            unexpected_field_behavior="infer")
+
+    def values_to_check(self, frame: pd.DataFrame) -> Iterator[tuple[str, pd.Series]]:
+        yield from super().values_to_check(frame)
+        if self.explode:  # an object's keys and values are the file's text too
+            yield self.explode, self.entries["key"]
+            yield self.explode, self.entries["value"]
 
     def frames(self) -> Iterator[pd.DataFrame]:
-        unknown_keys: set[str] = set()  # counted, never reported by name; capped in size
-        buffer: list[dict] = []
         row = 0
         with self.path.open("rb") as handle:
-            while line := handle.readline(self.max_line_bytes + 1):
-                row += 1
-                if len(line) > self.max_line_bytes and not line.endswith(b"\n"):
+            carry = b""
+            while True:
+                chunk = handle.read(self.block_size)
+                data = carry + chunk if carry else chunk
+                if chunk:
+                    cut = data.rfind(b"\n") + 1
+                    block, carry = data[:cut], data[cut:]
+                else:  # end of file: a last line without a newline is a line too
+                    block, carry = data, b""
+                if block:
+                    frame, lines = self._block(block, row)
+                    row += lines
+                    if len(frame):
+                        yield frame
+                if len(carry) > self.max_line_bytes:
                     raise DropError(f"line is longer than {self.max_line_bytes} bytes",
-                                    file=self.label, row=row)
-                if not line.strip():
-                    self.reject(row, None, "empty line")
-                    continue
-                try:
-                    record = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    if "UTF-8" in str(exc):
-                        raise DropError("is not valid UTF-8", file=self.label, row=row) from exc
-                    self.reject(row, None, "not valid JSON")
-                    continue
-                if not isinstance(record, dict):
-                    self.reject(row, None, "line is not a JSON object")
-                    continue
-                if len(unknown_keys) < 1000:
-                    unknown_keys.update(k for k in record if k not in self.expected)
-                kept = {key: record.get(key) for key in self.expected}
-                kept["_row"] = row
-                buffer.append(kept)
-                if len(buffer) >= JSON_CHUNK:
-                    yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
-                    buffer = []
+                                    file=self.label, row=row + 1)
+                if not chunk:
+                    break
         # Zero lines is a valid JSON Lines file (e.g. no interventions this window); the
         # manifest's row count catches a file that should not be empty.
-        if buffer:
-            yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
         self.rows_read = row
-        if unknown_keys:
-            self.drift = [f"{len(unknown_keys)}{'+' if len(unknown_keys) >= 1000 else ''} "
-                          "key(s) outside the contract"]
+        if self._unknown_keys:
+            count = len(self._unknown_keys)
+            self.drift = [f"{count}{'+' if count >= 1000 else ''} key(s) outside the contract"]
+
+    def _block(self, block: bytes, row: int) -> tuple[pd.DataFrame, int]:
+        """The block's frame (rows after `row`) and its number of lines."""
+        lines = block.count(b"\n") + (not block.endswith(b"\n"))
+        frame = self._arrow_block(block, row, lines) if self.arrow else None
+        if frame is None:
+            frame = self._line_block(block, row)
+            self.blocks["lines"] += 1
+        else:
+            self.blocks["arrow"] += 1
+        return frame, lines
+
+    def _arrow_block(self, block: bytes, row: int, lines: int) -> pd.DataFrame | None:
+        """The block read by Arrow, or None where Arrow's reading could differ from a line's."""
+        if _BOM in block or not self._lines_look_like_objects(block):
+            return None
+        if self.explode and b"null" in block:
+            return None  # Arrow cannot tell a null count in an object from a missing key
+        try:
+            table = pajson.read_json(
+                io.BytesIO(block), parse_options=self._parse,
+                read_options=pajson.ReadOptions(use_threads=False, block_size=len(block) + 1))
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            return None  # a line that is not a JSON object, or a key of another type
+        if table.num_rows != lines:
+            return None  # two objects on one line
+        for column in self.columns:
+            if table[column].null_count and not self.types[column][1]:
+                return None  # null or missing where the contract allows neither
+            if self.types[column][0] == NUMBER and not pc.all(pc.is_finite(table[column])).as_py():
+                return None  # NaN or Infinity: not JSON
+        entries = None
+        if self.explode:
+            if self.explode not in table.column_names:
+                return None
+            entries = _struct_entries(table[self.explode].combine_chunks(), row)
+            if entries is None:
+                return None
+        if len(self._unknown_keys) < 1000:
+            self._unknown_keys.update(n for n in table.column_names if n not in self.expected)
+        frame = table.select(self.columns).to_pandas()
+        frame["_row"] = np.arange(row + 1, row + lines + 1, dtype=np.int64)
+        if entries is not None:
+            self.entries = entries
+        return frame
+
+    def _lines_look_like_objects(self, block: bytes) -> bool:
+        """Every line starts with `{` (so none is empty or blank, which Arrow would skip) and
+        none is longer than allowed."""
+        data = np.frombuffer(block, dtype=np.uint8)
+        newlines = np.flatnonzero(data == 10)
+        starts = np.concatenate(([0], newlines + 1))
+        ends = np.concatenate((newlines, [len(block)]))
+        if starts[-1] == len(block):  # the block ends with a newline: no line after it
+            starts, ends = starts[:-1], ends[:-1]
+        return bool((data[starts] == ord("{")).all()
+                    and (ends - starts).max(initial=0) <= self.max_line_bytes)
+
+    def _line_block(self, block: bytes, row: int) -> pd.DataFrame:
+        """The block line by line: each line's problems become its own rejects."""
+        records: list[list] = []
+        keys: list[str] = []
+        values: list[float] = []
+        entry_rows: list[int] = []
+        pieces = block.split(b"\n")
+        if block.endswith(b"\n"):
+            pieces.pop()
+        for line in pieces:
+            row += 1
+            if len(line) > self.max_line_bytes:
+                raise DropError(f"line is longer than {self.max_line_bytes} bytes",
+                                file=self.label, row=row)
+            if not line.strip():
+                self.reject(row, None, "empty line")
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                if "UTF-8" in str(exc):
+                    raise DropError("is not valid UTF-8", file=self.label, row=row) from exc
+                self.reject(row, None, "not valid JSON")
+                continue
+            if not isinstance(record, dict):
+                self.reject(row, None, "line is not a JSON object")
+                continue
+            if len(self._unknown_keys) < 1000:
+                self._unknown_keys.update(k for k in record if k not in self.expected)
+            good = True
+            for column in self.expected:
+                wanted, nullable = self.types[column]
+                found = json_type(record.get(column))
+                if found != wanted and not (found is None and nullable):
+                    self.reject(row, column, f"expected {wanted}, found {found or 'null/missing'}")
+                    good = False
+            if not good:
+                continue
+            if self.explode:
+                counts = record[self.explode]
+                if any(json_type(v) != NUMBER for v in counts.values()):
+                    # Neither the code nor the count is quoted: both come from the file.
+                    self.reject(row, self.explode, "a count in the object is not a number")
+                    continue
+                for key, value in counts.items():
+                    keys.append(str(key))
+                    values.append(float(value))
+                    entry_rows.append(row)
+            records.append([*(record.get(c) for c in self.columns), row])
+        if self.explode:
+            self.entries = _entries_frame(entry_rows, keys, values)
+        return pd.DataFrame(records, columns=[*self.columns, "_row"], dtype=object).astype(
+            {"_row": "int64"})
+
+
+def json_type(value: object) -> str | None:
+    """The JSON type of a parsed value, in the words of the reasons (None for null)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return TEXT
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return NUMBER
+    if isinstance(value, dict):
+        return OBJECT
+    return type(value).__name__
+
+
+def _struct_entries(struct: pa.Array, row: int) -> pd.DataFrame | None:
+    """(`_row`, `key`, `value`) of an Arrow struct column of numbers, or None if a field
+    holds anything else (text, an object, true/false, NaN)."""
+    if not pa.types.is_struct(struct.type):
+        return None
+    rows, keys, values = [], [], []
+    line_rows = np.arange(row + 1, row + len(struct) + 1, dtype=np.int64)
+    for index in range(struct.type.num_fields):
+        field = struct.type.field(index)
+        if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
+            return None
+        child = struct.field(index)
+        if not pc.all(pc.is_finite(child)).as_py():
+            return None
+        present = child.is_valid()
+        rows.append(line_rows[present.to_numpy(zero_copy_only=False)])
+        values.append(child.filter(present).cast(pa.float64()).to_numpy(zero_copy_only=False))
+        keys.append(np.full(len(rows[-1]), field.name, dtype=object))
+    if not rows:
+        return _entries_frame([], [], [])
+    frame = pd.DataFrame({"_row": np.concatenate(rows),
+                          "key": pd.Series(np.concatenate(keys), dtype="str"),
+                          "value": np.concatenate(values)})
+    return frame.sort_values("_row", kind="stable", ignore_index=True)
+
+
+def _entries_frame(rows: list[int], keys: list[str], values: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"_row": np.asarray(rows, dtype=np.int64),
+                         "key": pd.Series(keys, dtype="str"),
+                         "value": np.asarray(values, dtype=np.float64)})
 
 
 def _kind(exc: Exception) -> str:
@@ -245,7 +439,7 @@ class XlsxSheetSource(RawSource):
             count += 1
             picked.append(number)
             buffer.append(picked)
-            if len(buffer) >= JSON_CHUNK:
+            if len(buffer) >= SHEET_CHUNK:
                 yield pd.DataFrame(buffer, columns=[*self.expected, "_row"], dtype=object)
                 buffer = []
         if buffer:

@@ -81,8 +81,9 @@ class ExtractWriter:
         """Frames of a raw source, each checked for identity codes before anything else."""
         self.sources.append(source)
         for frame in source.frames():
-            for column in source.expected:
-                values = frame[column]
+            for column, values in source.values_to_check(frame):
+                if pd.api.types.is_numeric_dtype(values):
+                    continue  # a number's text never has the code's shape
                 text = values[values.notna()].astype("str")
                 # Only text holding the code's shape (a superset of what the checker accepts)
                 # goes through the per-value check; dates, ids and counts never can.
