@@ -256,8 +256,8 @@ class JsonLinesSource(RawSource):
                 return None  # NaN or Infinity: not JSON
         entries = None
         if self.explode:
-            if self.explode not in table.column_names:
-                return None
+            if self.explode not in table.column_names or table[self.explode].null_count:
+                return None  # missing on some line (a null would have sent it back already)
             entries = _struct_entries(table[self.explode].combine_chunks(), row)
             if entries is None:
                 return None
