@@ -227,15 +227,20 @@ _JSON_LINES = [json.dumps(_GOOD).encode(),
                b'"scheduled_lessons": 5, "absences": {}}',
                json.dumps({**_GOOD, "extra": "x", "nimi": {"a": 1}}).encode(),
                json.dumps({**_GOOD, "date": "12.8.2026", "scheduled_lessons": 6.5}).encode(),
-               json.dumps(_GOOD).encode() + b"\r"]
+               json.dumps(_GOOD).encode() + b"\r",
+               # Deeper than orjson's 1,024 levels: not JSON to the line reader, while Arrow
+               # would load it (an extra key) if it were not sent back for its depth.
+               b'{"student_ref": "A5", "date": "2026-08-12", "scheduled_lessons": 5, '
+               b'"absences": {}, "x": ' + b"[" * 1500 + b"]" * 1500 + b"}"]
 _JSON_TYPES = {"student_ref": ("a string", False), "date": ("a string", False),
                "scheduled_lessons": ("a number", False), "absences": ("an object", False)}
 
 
-def _read_json_lines(path, *, arrow: bool, block_size: int):
+def _read_json_lines(path, *, arrow: bool, block_size: int, max_line_bytes: int = 4096):
     from pipelines.ingest.readers import JsonLinesSource
 
-    source = JsonLinesSource(path, list(_JSON_TYPES), "attendance.jsonl", max_line_bytes=4096,
+    source = JsonLinesSource(path, list(_JSON_TYPES), "attendance.jsonl",
+                             max_line_bytes=max_line_bytes,
                              types=_JSON_TYPES, explode="absences", block_size=block_size,
                              arrow=arrow)
     rows, entries = [], []
@@ -246,13 +251,14 @@ def _read_json_lines(path, *, arrow: bool, block_size: int):
     return source, rows, entries
 
 
-@pytest.mark.parametrize("block_size", [256, 4096, 1 << 20])
+@pytest.mark.parametrize("block_size", [2048, 16384, 1 << 20])
 def test_json_blocks_read_by_arrow_give_the_line_readers_rows_and_rejects(tmp_path,
                                                                            block_size):
     # Good lines around each odd one, so some blocks are all good (Arrow) and some are not.
     lines = []
-    for odd in _JSON_LINES:
-        lines += [json.dumps({**_GOOD, "student_ref": f"B{len(lines)}"}).encode()] * 3 + [odd]
+    for odd in [*_JSON_LINES, None]:
+        lines += [json.dumps({**_GOOD, "student_ref": f"B{len(lines)}"}).encode()] * 60
+        lines += [odd] if odd is not None else []
     path = tmp_path / "attendance.jsonl"
     path.write_bytes(b"\n".join(lines))  # the last line has no newline
     reference, ref_rows, ref_entries = _read_json_lines(path, arrow=False,
@@ -260,7 +266,7 @@ def test_json_blocks_read_by_arrow_give_the_line_readers_rows_and_rejects(tmp_pa
     fast, rows, entries = _read_json_lines(path, arrow=True, block_size=block_size)
     assert reference.blocks["arrow"] == 0
     assert fast.blocks["arrow"] > 0 and fast.blocks["lines"] > 0
-    assert rows == ref_rows and len(rows) > 3 * len(_JSON_LINES)
+    assert rows == ref_rows and len(rows) > 60 * len(_JSON_LINES)
     assert entries == ref_entries
     assert sorted(fast.rejects) == sorted(reference.rejects) and len(fast.rejects) >= 15
     assert (fast.rows_read, fast.drift) == (reference.rows_read, reference.drift) \
@@ -279,3 +285,18 @@ def test_json_errors_that_quarantine_name_the_same_row_either_way(tmp_path, bad)
         with pytest.raises(DropError) as caught:
             _read_json_lines(path, arrow=arrow, block_size=1024)
         assert caught.value.row == 41
+
+
+@pytest.mark.parametrize("odd", ["deep", "wide"])
+def test_a_deep_or_wide_json_line_is_left_to_the_line_reader(tmp_path, odd):
+    # Arrow's reader slows down without bound on deep nesting (5,000 levels did not finish
+    # in a minute) and makes a column of every distinct key; orjson stops at 1,024 levels.
+    extra = ("[" * 5000 + "]" * 5000) if odd == "deep" else \
+        "{" + ", ".join(f'"k{i}": {i}' for i in range(5000)) + "}"
+    line = json.dumps(_GOOD)[:-1] + f', "x": {extra}}}'
+    path = tmp_path / "attendance.jsonl"
+    path.write_text("\n".join([json.dumps(_GOOD), line, json.dumps(_GOOD)]) + "\n")
+    source, rows, _ = _read_json_lines(path, arrow=True, block_size=1 << 20,
+                                       max_line_bytes=1 << 20)
+    assert source.blocks == {"arrow": 0, "lines": 1}
+    assert [r[0] for r in rows] == ([1, 3] if odd == "deep" else [1, 2, 3])

@@ -153,6 +153,8 @@ _ARROW_TYPE = {TEXT: pa.string(), NUMBER: pa.float64()}
 # Bytes that make Arrow read a block differently from a JSON parser that follows the RFC, as
 # orjson (the line reader) does: a byte order mark (Arrow skips it, orjson refuses it).
 _BOM = b"\xef\xbb\xbf"
+MAX_JSON_DEPTH = 16  # a daily summary nests 2 deep
+MAX_JSON_KEYS = 256  # colons per line; a daily summary has about 10
 
 
 class JsonLinesSource(RawSource):
@@ -270,16 +272,27 @@ class JsonLinesSource(RawSource):
         return frame
 
     def _lines_look_like_objects(self, block: bytes) -> bool:
-        """Every line starts with `{` (so none is empty or blank, which Arrow would skip) and
-        none is longer than allowed."""
+        """Every line starts with `{` (so none is empty or blank, which Arrow would skip), none
+        is longer than allowed, and the block is shallow and narrow: Arrow slows down without
+        bound on deep nesting (5,000 levels in one line did not finish in a minute) and makes a
+        column of every distinct key. A hostile line of either kind goes to the line reader,
+        where orjson stops at 1,024 levels and only the contract's keys are kept."""
         data = np.frombuffer(block, dtype=np.uint8)
         newlines = np.flatnonzero(data == 10)
         starts = np.concatenate(([0], newlines + 1))
         ends = np.concatenate((newlines, [len(block)]))
         if starts[-1] == len(block):  # the block ends with a newline: no line after it
             starts, ends = starts[:-1], ends[:-1]
-        return bool((data[starts] == ord("{")).all()
-                    and (ends - starts).max(initial=0) <= self.max_line_bytes)
+        if not ((data[starts] == ord("{")).all()
+                and (ends - starts).max(initial=0) <= self.max_line_bytes):
+            return False
+        # Brackets and colons inside strings count too: that can only send a block back.
+        opened = (data == ord("{")) | (data == ord("["))
+        closed = (data == ord("}")) | (data == ord("]"))
+        depth = np.cumsum(opened.astype(np.int32) - closed.astype(np.int32))
+        colons = np.add.reduceat((data == ord(":")).astype(np.int32), starts)
+        return bool(depth.max(initial=0) <= MAX_JSON_DEPTH
+                    and colons.max(initial=0) <= MAX_JSON_KEYS)
 
     def _line_block(self, block: bytes, row: int) -> pd.DataFrame:
         """The block line by line: each line's problems become its own rejects."""
