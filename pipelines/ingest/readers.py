@@ -168,9 +168,10 @@ class JsonLinesSource(RawSource):
     The file is read in blocks of whole lines. Each block is parsed by Arrow's JSON reader into
     columns (no Python object per value); a block whose columns Arrow could not read exactly
     as the contract wants (a line that is not an object or not JSON, a key of another type, a
-    null where none may be, an empty line, a count that is no finite number) is read again
-    line by line with orjson, so every rejected row keeps its own number and reason. Both ways
-    yield the same rows: tests/test_profiles.py compares them on a file of every kind of line.
+    null where none may be, an empty line, a count that is no finite number, a line nested
+    deeper or with more keys than a daily summary could have) is read again line by line with
+    orjson, so every rejected row keeps its own number and reason. Both ways yield the same
+    rows: tests/test_profiles.py compares them on a file of every kind of line.
     """
 
     def __init__(self, path: Path, expected_columns: list[str], label: str | None = None,
