@@ -125,6 +125,13 @@ class Settings:
         return self.warehouse / "spark" / "marts"
 
     @property
+    def dbt_target(self) -> Path:
+        """This warehouse's dbt target folder (compiled SQL, run results, dbt.log and the
+        partial-parse state): the project's parse depends on the warehouse path, so a folder
+        per warehouse lets every build after the first one parse only what changed."""
+        return self.warehouse / "dbt" / "target"
+
+    @property
     def seeds(self) -> Path:
         return self.dbt_project_dir / "seeds"
 

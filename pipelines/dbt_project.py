@@ -2,7 +2,9 @@
 be prepared before the definitions that read it are imported)."""
 
 import contextlib
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,3 +65,22 @@ def _newest_source_mtime() -> float:
         for name in files:
             newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
     return newest
+
+
+def run_unit_tests(settings: Settings, target_path: Path,
+                   environ: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`dbt test --select test_type:unit` against a built warehouse of settings.engine.
+
+    The nightly build leaves dbt's unit tests out (their inputs are fixed rows, not the
+    night's data; dbt recommends running them in development and CI): `make test` runs them
+    through this on both engines (tests/test_end_to_end.py, tests/test_engines.py). dbt runs
+    in a process of its own, with `environ` (default: this process's) and the settings'
+    variables.
+    """
+    env = {**(os.environ if environ is None else environ), **settings.dbt_environment()}
+    return subprocess.run([
+        str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit",
+        "--target", settings.engine, "--project-dir", str(settings.dbt_project_dir),
+        "--profiles-dir", str(settings.dbt_project_dir), "--target-path", str(target_path),
+        "--vars", json.dumps(settings.dbt_vars())], env=env, capture_output=True, text=True,
+        umask=0o077)  # what it writes in the warehouse is the owner's only, as in a build

@@ -72,3 +72,17 @@ def csv_files(**replace: tuple[str, str]) -> dict[str, tuple[str, str]]:
              "interventions": INTERVENTIONS}
     files.update(replace)
     return files
+
+
+def assert_every_dbt_unit_test_passes(result, target_path) -> int:
+    """The outcome of pipelines.dbt_project.run_unit_tests: exit 0, and every unit test of the
+    project (the manifest dbt wrote) passed in this invocation (its run_results.json), so
+    none was skipped or left out."""
+    output = result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, output
+    defined = set(json.loads((target_path / "manifest.json").read_text())["unit_tests"])
+    results = json.loads((target_path / "run_results.json").read_text())["results"]
+    passed = {r["unique_id"] for r in results
+              if r["unique_id"].startswith("unit_test.") and r["status"] == "pass"}
+    assert defined and passed == defined, (sorted(defined - passed), output)
+    return len(defined)

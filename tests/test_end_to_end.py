@@ -16,8 +16,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.config import Settings
+from pipelines.dbt_project import run_unit_tests
 from pipelines.generator import generate
 from tests import independent
+from tests.conftest import assert_every_dbt_unit_test_passes
 from tests.independent import (
     REFERENCE,
     intervention_metrics,
@@ -74,6 +77,15 @@ def test_run_publishes_every_drop_and_exits_zero(published):
         f"select profile from read_parquet('{published['warehouse']}/ledger/*/*.parquet')"
         " where status = 'loaded'").fetchall()}
     assert profiles == {"lesson_marks_csv", "daily_summary_jsonl", "weekly_totals_xlsx"}
+
+
+def test_the_dbt_unit_tests_pass_on_duckdb(published, tmp_path):
+    """The nightly build leaves dbt's unit tests out (pipelines/dbt_project.py); here they run
+    against the night's warehouse, every one of them (Spark: tests/test_engines.py)."""
+    settings = Settings.from_env(published["env"], landing=published["landing"],
+                                 warehouse=published["warehouse"])
+    result = run_unit_tests(settings, tmp_path / "target", published["env"])
+    assert_every_dbt_unit_test_passes(result, tmp_path / "target")
 
 
 def test_national_rate_and_pupils_equal_the_raw_files(published):
