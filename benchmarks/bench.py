@@ -400,12 +400,12 @@ def run_publish(settings, instance, log_path: Path) -> dict:
 
     # dbt's own node timings: data tests are the quality checks; seeds, models and unit tests
     # the build.
-    target_dirs = sorted((ROOT / "dbt_project" / "target").glob(
-        f"*-{result.run_id[:7]}-*/run_results.json"))
+    # (The build writes them to the warehouse's dbt target folder, settings.dbt_target.)
+    results_file = settings.dbt_target / "run_results.json"
     nodes, test_windows = [], []
     by_type: dict[str, float] = defaultdict(float)
-    if target_dirs:
-        run_results = json.loads(target_dirs[-1].read_text("utf-8"))
+    if results_file.exists() and results_file.stat().st_mtime >= job_start:
+        run_results = json.loads(results_file.read_text("utf-8"))
         for node in run_results["results"]:
             kind = node["unique_id"].split(".")[0]
             timing = [t for t in node.get("timing", []) if t.get("started_at")]
@@ -422,10 +422,14 @@ def run_publish(settings, instance, log_path: Path) -> dict:
     # Everything else of the job (start-up, dbt parse and models) is the dbt build.
     dbt_seconds = (job_end - job_start) - publish_seconds - quality_seconds
     dbt_windows = [w for w in _subtract((job_start, publish_step[0]), test_windows)]
-    metadata = {}
+    metadata, publish_parts = {}, {}
     for event in result.get_asset_materialization_events():
-        if event.asset_key and event.asset_key.path == ["published_statistics"]:
-            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+        if event.asset_key and event.asset_key.path in (["published_statistics"],
+                                                        ["published_reports"]):
+            values = {k: v.value for k, v in event.materialization.metadata.items()}
+            publish_parts.update(values.get("seconds") or {})
+            if event.asset_key.path == ["published_statistics"]:
+                metadata = values
     return {
         "job_seconds": job_end - job_start,
         "dbt_seconds": dbt_seconds, "dbt_windows": dbt_windows,
@@ -436,6 +440,8 @@ def run_publish(settings, instance, log_path: Path) -> dict:
         "dbt_slowest_nodes": [{"node": n, "seconds": round(s, 3), "status": st}
                               for s, n, st in sorted(nodes, reverse=True)[:12]],
         "published_rows": metadata.get("rows", {}),
+        # suppress, quality_gate (Great Expectations), write, exports, reports: seconds.
+        "publish_parts_seconds": publish_parts,
         "other_check_steps": list(other_steps),
     }
 
@@ -595,7 +601,8 @@ def pipeline_phase(settings, instance, sampler, workers: int, label: str, log_di
                                            if publish["other_check_steps"] else "")}),
         Stage("publish", publish["publish_seconds"], published_rows, "published rows",
               sampler.peak(publish["publish_windows"]), publish["publish_windows"],
-              {"published_rows": publish["published_rows"]}),
+              {"published_rows": publish["published_rows"],
+               "parts_seconds": publish["publish_parts_seconds"]}),
     ]
     return stages, ingest
 
@@ -867,6 +874,17 @@ def markdown(result: dict) -> str:
     slowest = dbt["detail"]["slowest_nodes"][:8]
     lines += ["", "Slowest dbt nodes (s): " + ", ".join(
         f"{n['node'].split('.')[-1]} {n['seconds']:.1f}" for n in slowest) + "."]
+    def parts(stages: list[dict]) -> str:
+        publish = next((s for s in stages if s["name"] == "publish"), None)
+        shares = (publish or {}).get("detail", {}).get("parts_seconds") or {}
+        return ", ".join(f"{k.replace('_', ' ')} {v:.1f}" for k, v in shares.items())
+
+    runs = [("full load", result["stages"]), ("nightly", nightly.get("stages") or []),
+            ("typical night", typical.get("stages") or [])]
+    described = [f"{label}: {parts(stages)}" for label, stages in runs if parts(stages)]
+    if described:
+        lines += ["", "Publishing step by step (s; the quality gate is Great Expectations on the "
+                  "suppressed tables): " + "; ".join(described) + "."]
     m = result["machine"]
     lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, {_gib(m['memory_bytes'])} RAM, "
               f"Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
