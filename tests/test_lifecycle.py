@@ -297,14 +297,18 @@ def test_a_reader_during_publish_always_sees_a_consistent_file(settings):
     assert run_pipeline(settings).exit_code == 0
     old = published_by_municipality(settings.warehouse)
     drop(sim("837", pupils=80), "daily_summary_jsonl", settings.landing)
-    seen, errors, stop = set(), [], threading.Event()
+    seen, errors, stop, reads = set(), [], threading.Event(), [0]
 
     def read_repeatedly():
-        while not stop.is_set():
+        # A read every 10 ms or so: far finer than writing a published file takes, and the
+        # pause leaves the run its share of the interpreter (a busy loop here held the GIL
+        # and doubled the run's time).
+        while not stop.wait(0.01):
             try:
                 seen.add(tuple(sorted(published_by_municipality(settings.warehouse))))
             except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
                 errors.append(repr(exc))
+            reads[0] += 1
 
     reader = threading.Thread(target=read_repeatedly)
     reader.start()
@@ -314,6 +318,7 @@ def test_a_reader_during_publish_always_sees_a_consistent_file(settings):
         stop.set()
         reader.join()
     assert errors == []
+    assert reads[0] > 100, reads
     assert seen <= {tuple(sorted(old)), ("091", "837")}
     assert first.exists()
 
