@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -484,6 +485,38 @@ def test_the_workbook_holds_every_table_and_the_legend(published):
     assert any(row[0] == "absence_rates" and row[1] == "absence_rate" and row[2]
                for row in legend)
     book.close()
+
+
+def test_exports_written_by_workers_equal_those_written_in_one_process(published, tmp_path):
+    """A large publication's exports are split over forked workers (pipelines/publish/
+    exports.py); forced here on the small one, they are the same files, cell for cell."""
+    from openpyxl import load_workbook
+
+    from pipelines.publish.exports import write_exports
+
+    written = {}
+    for name, workers in (("one", 1), ("workers", 2)):
+        warehouse = tmp_path / name
+        shutil.copytree(published["warehouse"] / "published", warehouse / "published",
+                        ignore=shutil.ignore_patterns("exports"))
+        settings = Settings.from_env(published["env"], landing=published["landing"],
+                                     warehouse=warehouse)
+        paths = write_exports(settings, workers=workers, parallel_from_rows=0)
+        written[name] = {p.relative_to(warehouse): p for p in paths}
+    assert sorted(written["one"]) == sorted(written["workers"])
+    assert len(written["one"]) > 2 * len(PUBLISHED_LEVEL_TABLES)  # national and regions
+    for relative, path in written["one"].items():
+        other = written["workers"][relative]
+        if path.suffix == ".csv":
+            assert path.read_bytes() == other.read_bytes(), relative
+            continue
+        books = [load_workbook(p, read_only=True) for p in (path, other)]
+        assert books[0].sheetnames == books[1].sheetnames
+        for sheet in books[0].sheetnames:
+            assert list(books[0][sheet].iter_rows(values_only=True)) == \
+                list(books[1][sheet].iter_rows(values_only=True)), (relative, sheet)
+        for book in books:
+            book.close()
 
 
 def test_the_reports_are_written_with_the_publication(published):

@@ -74,7 +74,7 @@ def _child_main(write_end: int, fn, args, memory_bytes: int) -> None:
     code = 0
     try:
         locks.forget_inherited()
-        _die_with_parent()
+        die_with_parent()
         # The parent's handlers (Dagster's, pytest's) must not run in the child.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -101,7 +101,7 @@ def _child_main(write_end: int, fn, args, memory_bytes: int) -> None:
         os._exit(code)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the kernel kills the child when the parent dies (a killed run leaves no orphan
     reading on). Elsewhere the child finishes its drop and exits on its own."""
     try:
