@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.config import Settings
@@ -79,8 +80,9 @@ def write(prepared: PreparedTables, settings: Settings) -> PublishResult:
                for name, schema in prepared.schemas.items()}
     out = settings.published
     result = PublishResult(national=out / "national.duckdb")
-    national = {name: _arrow(_levels(frame, NATIONAL_LEVELS), schemas[name])
-                for name, frame in marts.items()}
+    # Back to Arrow once per table; each file's rows are then filtered in Arrow.
+    whole = {name: _arrow(frame, schemas[name]) for name, frame in marts.items()}
+    national = {name: _levels(table, NATIONAL_LEVELS) for name, table in whole.items()}
     _write_duckdb(result.national, national, docs)
     for name, frame in national.items():
         _write_parquet(out / "parquet" / name / "national.parquet", frame)
@@ -94,8 +96,7 @@ def write(prepared: PreparedTables, settings: Settings) -> PublishResult:
     regions = sorted({code for frame in marts.values() if "level" in frame
                       for code in frame.loc[frame["level"] == "region", "region_code"]})
     for region in regions:
-        tables = {name: _arrow(_region(frame, region), schemas[name])
-                  for name, frame in marts.items()}
+        tables = {name: _region(table, region) for name, table in whole.items()}
         path = out / "regions" / f"{region}.duckdb"
         _write_duckdb(path, tables, docs)
         for name, frame in tables.items():
@@ -127,16 +128,19 @@ def _pct(value) -> str:
     return "suppressed" if value is None or pd.isna(value) else f"{float(value):.1%}"
 
 
-def _levels(frame: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
-    return frame[frame["level"].isin(levels)] if "level" in frame else frame
+def _levels(table: pa.Table, levels: tuple[str, ...]) -> pa.Table:
+    if "level" not in table.schema.names:
+        return table
+    return table.filter(pc.is_in(table["level"], value_set=pa.array(levels)))
 
 
-def _region(frame: pd.DataFrame, region: str) -> pd.DataFrame:
-    if "level" not in frame:  # data_freshness: the region's municipalities
-        return frame[frame["region_code"] == region]
-    own = _levels(frame, REGION_LEVELS)
-    return pd.concat([frame[frame["level"] == "national"],
-                      own[own["region_code"] == region]])
+def _region(table: pa.Table, region: str) -> pa.Table:
+    """The country's rows, then the region's own (in the marts' order within each)."""
+    if "level" not in table.schema.names:  # data_freshness: the region's municipalities
+        return table.filter(pc.equal(table["region_code"], region))
+    own = _levels(table, REGION_LEVELS)
+    return pa.concat_tables([table.filter(pc.equal(table["level"], "national")),
+                             own.filter(pc.equal(own["region_code"], region))])
 
 
 def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
