@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import stat
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -419,6 +419,21 @@ def test_damaged_or_empty_files_still_give_a_page(published, tmp_path, damage):
             numbers = [f for f in page.figures if f["data-kind"] in NUMERIC_KINDS
                        and f["data-table"] != "data_freshness"]
             assert numbers and {f["text"] for f in numbers} == {".."}
+
+
+def test_pages_built_by_workers_equal_those_built_in_one_process(published, tmp_path):
+    """A large publication's pages are built by forked workers (pipelines/publish/
+    workers.py); forced here on the small one, they are the same pages, byte for byte."""
+    made = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    pages = {}
+    for name, workers in (("one", 1), ("workers", 2)):
+        copy = tmp_path / name
+        shutil.copytree(published, copy, ignore=shutil.ignore_patterns("reports"))
+        written = write_reports(copy, THRESHOLD, workers=workers, parallel_from_rows=0,
+                                generated=made)
+        pages[name] = {p.relative_to(copy): p.read_bytes() for p in written}
+    assert list(pages["one"]) == list(pages["workers"]) and len(pages["one"]) == 3
+    assert pages["one"] == pages["workers"]
 
 
 def test_a_published_folder_without_files_gives_no_pages(tmp_path):

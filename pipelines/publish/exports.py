@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.definitions import TableDoc
+from pipelines.publish.workers import PARALLEL_FROM_ROWS, default_workers, map_forked
 from pipelines.tables import MEASURE_ROLES, PUBLISHED
 
 SUPPRESSED = ".."
@@ -171,19 +172,14 @@ def _replace(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-# Below this many published rows in all the scopes together the exports are written in this
-# process: starting workers would cost more than it saves.
-PARALLEL_FROM_ROWS = 50_000
-
-
 def write_exports(settings, workers: int | None = None,
                   parallel_from_rows: int = PARALLEL_FROM_ROWS) -> list[Path]:
     """Exports of every published scope, read back from the published DuckDB files (so they
     hold exactly what was published): `exports/national/` and `exports/regions/<rr>/`.
 
-    Writing the cells is pure Python (about 8 µs each), so a large publication is split over
-    `workers` forked processes (default: one per core, at most four), the largest scope
-    first; the tables are read here and handed over, the workers only format and write.
+    Writing the cells is pure Python (a few µs each), so a large publication's scopes are
+    written by `workers` forked processes (pipelines/publish/workers.py); the tables are read
+    here and handed over, the workers only format and write.
     """
     import duckdb
 
@@ -202,32 +198,11 @@ def write_exports(settings, workers: int | None = None,
                 [n]).fetchall()[0][0]]
             tables = {n: con.sql(f'select * from "{n}"').to_arrow_table() for n in names}
         jobs.append((folder, scope, tables, docs, legend(tables, settings)))
-    workers = workers or min(4, os.cpu_count() or 1)
-    rows = sum(t.num_rows for job in jobs for t in job[2].values())
-    if workers < 2 or len(jobs) < 2 or rows < parallel_from_rows or not hasattr(os, "fork"):
-        return [path for job in jobs for path in write_scope(*job)]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    order = sorted(range(len(jobs)), key=lambda i: -sum(t.num_rows for t in jobs[i][2].values()))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_worker_start) as pool:
-        futures = {i: pool.submit(write_scope, *jobs[i]) for i in order}
-        return [path for i in range(len(jobs)) for path in futures[i].result()]
-
-
-def _worker_start() -> None:
-    """A forked export worker holds none of the parent's locks, runs none of its signal
-    handlers (Dagster's) and dies with it."""
-    import signal
-
-    from pipelines import locks
-    from pipelines.ingest.isolation import die_with_parent
-
-    locks.forget_inherited()
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    weights = [sum(t.num_rows for t in job[2].values()) for job in jobs]
+    if sum(weights) < parallel_from_rows:
+        workers = 1
+    written = map_forked(write_scope, jobs, weights, workers or default_workers())
+    return [path for paths in written for path in paths]
 
 
 def legend(tables: Mapping[str, pa.Table], settings) -> list[tuple[str, str]]:

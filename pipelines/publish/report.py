@@ -26,16 +26,21 @@ from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.labels import DEFAULT_LANGUAGE, Labels, load_labels
 from pipelines.publish.report_content import build_page
 from pipelines.publish.report_model import REPORT_TABLES, Page, Scope
+from pipelines.publish.workers import PARALLEL_FROM_ROWS, default_workers, map_forked
 
 PAGE_ASSETS = Path(__file__).with_name("report_page")
 REGION_FILE = re.compile(r"[0-9]{2}\.duckdb")
 
 
-def write_reports(published: Path, suppression_threshold: int) -> list[Path]:
+def write_reports(published: Path, suppression_threshold: int, workers: int | None = None,
+                  parallel_from_rows: int = PARALLEL_FROM_ROWS,
+                  generated: datetime | None = None) -> list[Path]:
     """Write the national page and one page per region file found under `published`; return
-    the pages written (national first)."""
+    the pages written (national first). A large publication's pages are built by forked
+    workers (pipelines/publish/workers.py), each reading its own file. `generated` is the
+    time the pages say they were made (default: now)."""
     labels = load_labels(DEFAULT_LANGUAGE)
-    generated = datetime.now(UTC)
+    generated = generated or datetime.now(UTC)
     reports = published / "reports"
     sources = []
     if (published / "national.duckdb").is_file():
@@ -45,13 +50,31 @@ def write_reports(published: Path, suppression_threshold: int) -> list[Path]:
         sources += [(path, Scope(path.name[:2]), reports / "regions" / f"{path.name[:2]}.html")
                     for path in sorted(regions.iterdir())
                     if REGION_FILE.fullmatch(path.name) and path.is_file()]
-    written = []
-    for source, scope, target in sources:
-        page = build_page(read_published(source), scope, labels, suppression_threshold,
-                          source.relative_to(published).as_posix(), generated)
-        write_page(target, render(page, labels))
-        written.append(target)
-    return written
+    jobs = [(source, scope, target, labels, suppression_threshold,
+             source.relative_to(published).as_posix(), generated)
+            for source, scope, target in sources]
+    weights = [_rows_in(source) for source, _, _ in sources]
+    if sum(weights) < parallel_from_rows:
+        workers = 1
+    _template(), _vega_bundle()  # once, here: forked workers inherit them
+    return map_forked(_write_report, jobs, weights, workers or default_workers())
+
+
+def _write_report(source: Path, scope: Scope, target: Path, labels: Labels, threshold: int,
+                  name: str, generated: datetime) -> Path:
+    page = build_page(read_published(source), scope, labels, threshold, name, generated)
+    write_page(target, render(page, labels))
+    return target
+
+
+def _rows_in(path: Path) -> int:
+    """How many rows the report's tables of one published file hold (how much work its page
+    is)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        present = {name for (name,) in con.execute(
+            "select table_name from information_schema.tables").fetchall()}
+        return sum(con.execute(f'select count(*) from "{name}"').fetchone()[0]
+                   for name in REPORT_TABLES if name in present)
 
 
 def read_published(path: Path) -> dict[str, list[dict]]:
