@@ -108,6 +108,42 @@ def test_json_line_with_a_wrong_type_is_rejected_with_row_and_reason(settings):
     assert reject["reason"] == "expected a number, found a string"
 
 
+@pytest.mark.parametrize("where", ["count", "count_key", "scheduled_lessons"])
+def test_an_identity_code_in_a_json_line_that_is_rejected_still_quarantines(settings, where):
+    """DESIGN §4.4: an identity code in any kept column quarantines the drop. A line with one
+    where a number belongs is rejected by the reader, before the writer's guard sees it; the
+    reader checks what it rejects, so the drop is quarantined all the same, naming file, row
+    and column, and the code is written nowhere."""
+    code = "131052-308T"  # valid check character
+    sim = simulate_municipality("837", date(2026, 8, 10), school_days=5, seed=1, pupils=60)
+    folder = write_drop(sim, "daily_summary_jsonl", settings.landing)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    path = folder / manifest["files"]["attendance"]["path"]
+    lines = path.read_text("utf-8").splitlines()
+    record = json.loads(lines[2])
+    if where == "count":
+        record["absences"] = {"SAIR": code}
+    elif where == "count_key":  # a text count beside a key that is the code
+        record["absences"] = {code: "x"}
+    else:
+        record["scheduled_lessons"] = f"oppilas {code}"
+    lines[2] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    import hashlib
+
+    manifest["files"]["attendance"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (drop,) = scan_landing(settings.landing)
+    entry = ingest_drop(drop, settings, TEST_KEY.encode())
+    assert entry.status == "quarantined", entry.reason
+    column = "absences" if where.startswith("count") else where
+    assert "henkilötunnus" in entry.reason and path.name in entry.reason, entry.reason
+    assert "row 3" in entry.reason and column in entry.reason, entry.reason
+    assert code not in entry.reason
+    written = [p for p in settings.warehouse.rglob("*") if p.is_file()]
+    assert all(code.encode() not in p.read_bytes() for p in written)
+
+
 def test_unknown_code_is_rejected_naming_municipality_profile_and_count_not_the_code(settings):
     marks = ("merkinnat.csv", "oppilas_id;pvm;tunti;merkinta;muokattu\n"
              "A1;10.8.2026;1;SAIR;10.8.2026 9:00\n" + "A1;10.8.2026;{};S;10.8.2026 9:00\n" * 0

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
+from pipelines.ingest import identity_codes
 from pipelines.ingest.errors import DropError, file_label
 
 BLOCK_SIZE = 8 << 20  # bytes per CSV block: bounds memory whatever the file's size
@@ -194,9 +195,16 @@ class JsonLinesSource(RawSource):
 
     def values_to_check(self, frame: pd.DataFrame) -> Iterator[tuple[str, pd.Series]]:
         yield from super().values_to_check(frame)
-        if self.explode:  # an object's keys and values are the file's text too
+        if self.explode:  # an object's keys are the file's text too (its values are numbers)
             yield self.explode, self.entries["key"]
-            yield self.explode, self.entries["value"]
+
+    def _guard(self, row: int, column: str, texts: list[str]) -> None:
+        """A kept column of a line about to be rejected is never written, but an identity
+        code in it still quarantines the drop (DESIGN §4.4: any kept column), as it would in
+        a loaded line: the writer's guard only sees the lines it is given."""
+        if identity_codes.first_with_identity_code(texts) is not None:
+            raise DropError(identity_codes.FOUND, file=self.label, row=row,
+                            column=self.aliases.get(column, column))
 
     def frames(self) -> Iterator[pd.DataFrame]:
         row = 0
@@ -329,6 +337,7 @@ class JsonLinesSource(RawSource):
                 wanted, nullable = self.types[column]
                 found = json_type(record.get(column))
                 if found != wanted and not (found is None and nullable):
+                    self._guard(row, column, _texts(record.get(column)))
                     self.reject(row, column, f"expected {wanted}, found {found or 'null/missing'}")
                     good = False
             if not good:
@@ -336,6 +345,7 @@ class JsonLinesSource(RawSource):
             if self.explode:
                 counts = record[self.explode]
                 if any(json_type(v) != NUMBER for v in counts.values()):
+                    self._guard(row, self.explode, _texts(counts))
                     # Neither the code nor the count is quoted: both come from the file.
                     self.reject(row, self.explode, "a count in the object is not a number")
                     continue
@@ -348,6 +358,19 @@ class JsonLinesSource(RawSource):
             self.entries = _entries_frame(entry_rows, keys, values)
         return pd.DataFrame(records, columns=[*self.columns, "_row"], dtype=object).astype(
             {"_row": "int64"})
+
+
+def _texts(value: object, depth: int = 0) -> list[str]:
+    """Every string in a parsed JSON value, keys included (to a depth of MAX_JSON_DEPTH)."""
+    if isinstance(value, str):
+        return [value]
+    if depth >= MAX_JSON_DEPTH:
+        return []
+    if isinstance(value, dict):
+        return [*value.keys(), *(t for v in value.values() for t in _texts(v, depth + 1))]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v, depth + 1)]
+    return []
 
 
 def json_type(value: object) -> str | None:

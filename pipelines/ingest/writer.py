@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.ingest import identity_codes
 from pipelines.ingest.code_maps import absence_counting_codes, mapped_codes
 from pipelines.ingest.errors import DropError, describe
 from pipelines.ingest.finalise import finalise
@@ -94,9 +95,7 @@ class ExtractWriter:
                 hit = first_with_identity_code(text.tolist())
                 if hit is not None:
                     # Name the file and column, never the value (DESIGN §4.4).
-                    raise DropError("holds a personal identity code (henkilötunnus); "
-                                    "the whole drop is quarantined",
-                                    file=source.label, column=column)
+                    raise DropError(identity_codes.FOUND, file=source.label, column=column)
             yield frame
 
     # -- typed records -------------------------------------------------------------------
