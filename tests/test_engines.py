@@ -5,8 +5,8 @@ rates within 1e-9, the same suppressed cells, in the national file and in every 
 
 Each run is the whole product: ingest, `dbt build` (models and data tests), the quality gate
 and publishing; the dbt unit tests, which the night leaves out, then run on the Spark run's
-warehouse. The Spark run reads
-its marts from Parquet (pipelines/marts.py); nothing after dbt knows which engine ran.
+warehouse. The Spark run reads its marts from Parquet (pipelines/marts.py); nothing after
+dbt knows which engine ran.
 """
 
 from __future__ import annotations
