@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -84,20 +85,28 @@ def test_xlsx_sheet_missing_a_column_names_sheet_and_column(settings):
     assert entry.reason == f"{path.name}[Poissaolot]: missing column(s) luvaton"
 
 
-def test_json_line_with_a_wrong_type_is_rejected_with_row_and_reason(settings):
+def _json_drop_with_one_line_changed(settings, index: int, change) -> Path:
+    """A generated daily-summary drop of 837 whose attendance line `index` (0-based) went
+    through `change(record)`, the manifest's checksum made to fit; the file's path."""
+    import hashlib
+
     sim = simulate_municipality("837", date(2026, 8, 10), school_days=5, seed=1, pupils=60)
     folder = write_drop(sim, "daily_summary_jsonl", settings.landing)
     manifest = json.loads((folder / "manifest.json").read_text())
     path = folder / manifest["files"]["attendance"]["path"]
     lines = path.read_text("utf-8").splitlines()
-    record = json.loads(lines[1])
-    record["scheduled_lessons"] = "six"
-    lines[1] = json.dumps(record)
+    record = json.loads(lines[index])
+    change(record)
+    lines[index] = json.dumps(record)
     path.write_text("\n".join(lines) + "\n", "utf-8")
-    import hashlib
-
     manifest["files"]["attendance"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+def test_json_line_with_a_wrong_type_is_rejected_with_row_and_reason(settings):
+    path = _json_drop_with_one_line_changed(
+        settings, 1, lambda record: record.update(scheduled_lessons="six"))
     (drop,) = scan_landing(settings.landing)
     entry = ingest_drop(drop, settings, TEST_KEY.encode())
     assert entry.status == "loaded" and entry.rows_rejected == 1
@@ -115,24 +124,11 @@ def test_an_identity_code_in_a_json_line_that_is_rejected_still_quarantines(sett
     reader checks what it rejects, so the drop is quarantined all the same, naming file, row
     and column, and the code is written nowhere."""
     code = "131052-308T"  # valid check character
-    sim = simulate_municipality("837", date(2026, 8, 10), school_days=5, seed=1, pupils=60)
-    folder = write_drop(sim, "daily_summary_jsonl", settings.landing)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    path = folder / manifest["files"]["attendance"]["path"]
-    lines = path.read_text("utf-8").splitlines()
-    record = json.loads(lines[2])
-    if where == "count":
-        record["absences"] = {"SAIR": code}
-    elif where == "count_key":  # a text count beside a key that is the code
-        record["absences"] = {code: "x"}
-    else:
-        record["scheduled_lessons"] = f"oppilas {code}"
-    lines[2] = json.dumps(record)
-    path.write_text("\n".join(lines) + "\n", "utf-8")
-    import hashlib
-
-    manifest["files"]["attendance"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    changes = {"count": {"absences": {"SAIR": code}},
+               "count_key": {"absences": {code: "x"}},  # a text count beside a key that is it
+               "scheduled_lessons": {"scheduled_lessons": f"oppilas {code}"}}
+    path = _json_drop_with_one_line_changed(
+        settings, 2, lambda record: record.update(changes[where]))
     (drop,) = scan_landing(settings.landing)
     entry = ingest_drop(drop, settings, TEST_KEY.encode())
     assert entry.status == "quarantined", entry.reason
