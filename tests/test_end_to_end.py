@@ -463,6 +463,31 @@ def test_csv_exports_round_trip_in_the_finnish_dialect(published):
     assert suppressed_seen > 0  # small groups of pupils given one kind of support
 
 
+def test_a_workbook_cell_that_starts_like_a_formula_stays_text(tmp_path):
+    """Text in a published table (here a data_freshness reason and a name) is written as
+    text: Excel never evaluates a cell of ours. Dates, counts and flags keep their types."""
+    import pyarrow as pa
+    from openpyxl import load_workbook
+
+    from pipelines.publish.exports import write_workbook
+
+    table = pa.table({"municipality_name": ["=HYPERLINK(\"http://x\",\"y\")", "+1"],
+                      "coverage_end": pa.array([date(2026, 11, 27), None], pa.date32()),
+                      "rejected_rows": pa.array([3, 0], pa.int64()),
+                      "status": ["ok", "@SUM(A1)"]})
+    path = tmp_path / "national.xlsx"
+    write_workbook(path, {"data_freshness": table}, {}, [])
+    book = load_workbook(path)  # not read-only: formulas keep their type there
+    sheet = book["data_freshness"]
+    assert [c.value for c in sheet[1]] == table.column_names
+    cells = [list(row) for row in sheet.iter_rows(min_row=2)]
+    assert all(row[0].data_type == "s" and row[3].data_type == "s" for row in cells)
+    assert [row[0].value for row in cells] == table["municipality_name"].to_pylist()
+    assert [row[3].value for row in cells] == table["status"].to_pylist()
+    assert cells[0][1].value.date() == date(2026, 11, 27) and cells[1][1].value is None
+    assert [row[2].value for row in cells] == [3, 0]
+
+
 def test_the_workbook_holds_every_table_and_the_legend(published):
     from openpyxl import load_workbook
 
