@@ -73,11 +73,7 @@ def run_isolated(fn: Callable[..., Any], *args: Any, limits: IngestLimits) -> An
 def _child_main(write_end: int, fn, args, memory_bytes: int) -> None:
     code = 0
     try:
-        locks.forget_inherited()
-        die_with_parent()
-        # The parent's handlers (Dagster's, pytest's) must not run in the child.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        start_child()
         if memory_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         try:
@@ -101,7 +97,17 @@ def _child_main(write_end: int, fn, args, memory_bytes: int) -> None:
         os._exit(code)
 
 
-def die_with_parent() -> None:
+def start_child() -> None:
+    """What every forked child of ours does first (a drop's reader here, the publishing
+    workers of pipelines/publish/workers.py): hold none of the parent's locks, run none of its
+    signal handlers (Dagster's, pytest's) and die with it."""
+    locks.forget_inherited()
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _die_with_parent() -> None:
     """Linux: the kernel kills the child when the parent dies (a killed run leaves no orphan
     reading on). Elsewhere the child finishes its drop and exits on its own."""
     try:

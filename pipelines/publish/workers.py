@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pipelines.ingest.isolation import start_child
+
 # Below this many published rows in all the scopes together, one process: starting workers
 # would cost more than it saves.
 PARALLEL_FROM_ROWS = 50_000
@@ -36,18 +38,6 @@ def map_forked(fn: Callable[..., Any], jobs: Sequence[tuple], weights: Sequence[
     order = sorted(range(len(jobs)), key=lambda i: -weights[i])
     with ProcessPoolExecutor(min(workers, len(jobs)),
                              mp_context=multiprocessing.get_context("fork"),
-                             initializer=_worker_start) as pool:
+                             initializer=start_child) as pool:
         futures = {i: pool.submit(fn, *jobs[i]) for i in order}
         return [futures[i].result() for i in range(len(jobs))]
-
-
-def _worker_start() -> None:
-    import signal
-
-    from pipelines import locks
-    from pipelines.ingest.isolation import die_with_parent
-
-    locks.forget_inherited()
-    die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
