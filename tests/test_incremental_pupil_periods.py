@@ -1,13 +1,16 @@
-"""int_pupil_periods is incremental by (municipality, school year), seen through Dagster.
+"""int_pupil_periods is incremental by week and by pupil, seen through Dagster.
 
 The dbt assets of the real definitions (`pipelines.definitions.defs`, `absence_dbt_assets`) are
-materialised on a small real warehouse: a first build, a second one after 091 delivers a
-correction (837 delivers nothing), then a full refresh. A row tagged after the first build
-survives the second exactly when its partition was not rebuilt (the trick of
-tests/test_lifecycle.py).
+materialised on a small real warehouse (two municipalities, two school weeks): a first build;
+a second one after 091 corrects its second week (same enrolments) and 837 re-sends its second
+week with one pupil moved to another school; then a build that has lost its state tables; then
+a full refresh. A row tagged after the first build survives a build exactly when the build did
+not write it again (the trick of tests/test_lifecycle.py).
 """
 
 from __future__ import annotations
+
+import json
 
 import dagster as dg
 import duckdb
@@ -16,11 +19,12 @@ import pytest
 from pipelines.config import Settings
 from pipelines.ingest.extract import ensure_layout, ingest_drop
 from pipelines.ingest.landing import Drop
+from pipelines.ingest.pseudonym import Pseudonymiser
 from tests.conftest import TEST_KEY
 from tests.lifecycle_helpers import drop, drop_lines, night, rewrite, sim
 
-MARK = "untouched-since-first-build"
 PUPIL_PERIODS = dg.AssetKey("int_pupil_periods")
+STATE = ("int_pupil_periods__built_weeks", "int_pupil_periods__built_enrolments")
 
 
 def _ingest(settings: Settings, folder) -> None:
@@ -52,38 +56,49 @@ def _query(settings: Settings, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def _mark_one_row_per_municipality(settings: Settings) -> dict[str, str]:
-    """Tag one pupil period of each municipality (extract_id, which nothing downstream of the
-    tag reads); return the tagged rows' real extract ids to put back later."""
+def _mark(settings: Settings, moved_key: str) -> dict[str, str]:
+    """Tag one row of each (municipality, week) of pupils other than the moved one, and the
+    moved pupil's first row (extract_id, which nothing downstream of the tag reads); return
+    each tag's real extract id, to put back later."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        con.execute("""
-            create temp table marked as
-            select municipality_code, arg_min(student_key, period_end) as student_key,
-                   min(period_end) as period_end, arg_min(extract_id, period_end) as extract_id
-            from int_pupil_periods group by municipality_code""")
         con.execute(f"""
-            update int_pupil_periods set extract_id = '{MARK}'
-            where (municipality_code, student_key, period_end) in (
-                select (municipality_code, student_key, period_end) from marked)""")
-        return dict(con.execute("select municipality_code, extract_id from marked").fetchall())
+            create temp table marked as
+            select 'mark:' || municipality_code || ':' || strftime(date_trunc('week', period_end),
+                       '%m-%d') as tag,
+                   municipality_code, arg_min(student_key, (student_key, period_end)) as student_key,
+                   arg_min(period_end, (student_key, period_end)) as period_end,
+                   arg_min(extract_id, (student_key, period_end)) as extract_id
+            from int_pupil_periods where student_key <> '{moved_key}'
+            group by municipality_code, date_trunc('week', period_end)
+            union all
+            select 'mark:moved', municipality_code, student_key, min(period_end),
+                   arg_min(extract_id, period_end)
+            from int_pupil_periods where student_key = '{moved_key}'
+            group by municipality_code, student_key""")
+        con.execute("""
+            update int_pupil_periods set extract_id = marked.tag from marked
+            where int_pupil_periods.municipality_code = marked.municipality_code
+                and int_pupil_periods.student_key = marked.student_key
+                and int_pupil_periods.period_end = marked.period_end""")
+        return dict(con.execute("select tag, extract_id from marked").fetchall())
 
 
 def _unmark(settings: Settings, extract_ids: dict[str, str]) -> None:
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        for municipality, extract_id in extract_ids.items():
-            con.execute("update int_pupil_periods set extract_id = ? "
-                        "where extract_id = ? and municipality_code = ?",
-                        [extract_id, MARK, municipality])
+        for tag, extract_id in extract_ids.items():
+            con.execute("update int_pupil_periods set extract_id = ? where extract_id = ?",
+                        [extract_id, tag])
 
 
 def _marked(settings: Settings) -> set[str]:
-    return {m for (m,) in _query(settings, "select municipality_code from int_pupil_periods "
-                                           f"where extract_id = '{MARK}'")}
+    return {tag for (tag,) in _query(settings, "select extract_id from int_pupil_periods "
+                                               "where extract_id like 'mark:%'")}
 
 
-def _fingerprints(settings: Settings) -> dict[str, str]:
-    return dict(_query(settings, "select municipality_code, partition_fingerprint "
-                                 "from int_pupil_period_partitions"))
+def _fingerprints(settings: Settings) -> dict[tuple[str, str], str]:
+    return {(m, str(week)): fingerprint for m, week, fingerprint in _query(
+        settings, "select municipality_code, week_start, partition_fingerprint "
+                  "from int_pupil_period_partitions")}
 
 
 def _illness_from(settings: Settings, start) -> list[tuple]:
@@ -96,6 +111,24 @@ def _illness_from(settings: Settings, start) -> list[tuple]:
 
 def _pupil_periods(settings: Settings) -> list[tuple]:
     return _query(settings, "select * from int_pupil_periods order by all")
+
+
+def _move_first_pupil(folder) -> tuple[str, str, str]:
+    """Move the first pupil of a JSON Lines students file to a new school of the
+    municipality; return the pupil's (student_ref, learner_oid) and the new school."""
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    lines = (folder / manifest["files"]["students"]["path"]).read_text("utf-8").splitlines()
+    pupils = [json.loads(line) for line in lines]
+    other = str(max(int(p["school_code"]) for p in pupils) + 1)
+
+    def change(data: bytes) -> bytes:
+        first, rest = data.split(b"\n", 1)
+        row = json.loads(first)
+        row["school_code"] = other
+        return json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n" + rest
+
+    rewrite(folder, "students", change)
+    return pupils[0]["student_ref"], pupils[0]["learner_oid"], other
 
 
 @pytest.fixture(scope="module")
@@ -120,51 +153,83 @@ def builds(tmp_path_factory):
         from pipelines.definitions import defs
         from pipelines.defs.transform.assets import absence_dbt_assets
 
+        # Ten school days from Monday 10 Aug 2026: two weeks.
         sims = {"091": sim("091", days=10, pupils=30, seed=91),
                 "837": sim("837", days=10, pupils=30, seed=837)}
         _ingest(settings, drop(sims["091"], "lesson_marks_csv", settings.landing))
         _ingest(settings, drop(sims["837"], "daily_summary_jsonl", settings.landing))
         _build(defs, absence_dbt_assets, settings)
-        first_fingerprints = _fingerprints(settings)
         days = sims["091"].days
         window_start = days[5].item()
-        illness_before = _illness_from(settings, window_start)
-        marked = _mark_one_row_per_municipality(settings)
-        assert _marked(settings) == {"091", "837"}
+        state = {"settings": settings, "first_fingerprints": _fingerprints(settings),
+                 "correction_start": window_start,
+                 "illness_before": _illness_from(settings, window_start)}
 
-        # 091 re-sends its last five days without any illness markings; 837 sends nothing.
+        # 091 re-sends its second week without any illness markings, with the same pupils
+        # in the same schools. 837 re-sends its second week unchanged, except that one pupil
+        # is now in another school.
         correction = drop(sims["091"], "lesson_marks_csv", settings.landing, first=5,
                           extracted=night(days[-1], 23, 59), extract_id="correction")
         rewrite(correction, "marks", drop_lines(lambda line: ";S;" in line))
+        resent = drop(sims["837"], "daily_summary_jsonl", settings.landing, first=5,
+                      extracted=night(days[-1], 23, 59), extract_id="moved")
+        ref, oid, school = _move_first_pupil(resent)
+        moved_key = Pseudonymiser(TEST_KEY.encode(), "837").key_for(ref, oid)
+        state.update(moved_key=moved_key, new_school=school,
+                     old_schools=_query(settings, f"""
+                         select distinct school_code from int_pupil_periods
+                         where student_key = '{moved_key}'"""))
+        marked = _mark(settings, moved_key)
+        state["tags"] = set(marked)
         _ingest(settings, correction)
+        _ingest(settings, resent)
         _build(defs, absence_dbt_assets, settings)
-        state = {"settings": settings, "first_fingerprints": first_fingerprints,
-                 "second_fingerprints": _fingerprints(settings),
-                 "marked_after_second": _marked(settings),
-                 "correction_start": window_start, "illness_before": illness_before}
-        _unmark(settings, {m: marked[m] for m in state["marked_after_second"]})
+        state["second_fingerprints"] = _fingerprints(settings)
+        state["marked_after_second"] = _marked(settings)
+        state["moved_schools"] = _query(settings, f"""
+            select distinct school_code from int_pupil_periods
+            where student_key = '{moved_key}'""")
+        _unmark(settings, marked)
         state["incremental"] = _pupil_periods(settings)
 
+        # Lost state (a warehouse from before the state tables): everything is built again.
+        _mark(settings, moved_key)
+        with duckdb.connect(str(settings.warehouse_db)) as con:
+            con.execute(f"drop table {STATE[1]}")
+        _build(defs, absence_dbt_assets, settings)
+        state["marked_without_state"] = _marked(settings)
+        state["without_state"] = _pupil_periods(settings)
+        state["state_tables"] = {name for (name,) in _query(
+            settings, "select table_name from information_schema.tables "
+                      "where table_name like 'int_pupil_periods__built_%'")}
+
         _build(defs, absence_dbt_assets, settings, full_refresh=True)
-        state["marked_after_full_refresh"] = _marked(settings)
         state["full_refresh"] = _pupil_periods(settings)
     return state
 
 
-def test_only_the_partition_whose_inputs_changed_gets_a_new_fingerprint(builds):
+def test_only_the_weeks_whose_loads_changed_get_a_new_fingerprint(builds):
     first, second = builds["first_fingerprints"], builds["second_fingerprints"]
-    assert first.keys() == second.keys() == {"091", "837"}
-    assert second["837"] == first["837"]
-    assert second["091"] != first["091"]
+    assert first.keys() == second.keys() == {
+        (m, week) for m in ("091", "837") for week in ("2026-08-10", "2026-08-17")}
+    changed = {key for key in first if first[key] != second[key]}
+    assert changed == {("091", "2026-08-17"), ("837", "2026-08-17")}
 
 
-def test_a_partition_whose_inputs_did_not_change_keeps_its_rows(builds):
-    # 837's tagged row survived the second build: its partition was not rebuilt. 091's did
-    # not: its partition was deleted and built again.
-    assert builds["marked_after_second"] == {"837"}
+def test_the_build_wrote_again_only_the_changed_weeks_and_the_moved_pupil(builds):
+    assert builds["tags"] == {"mark:091:08-10", "mark:091:08-17", "mark:837:08-10",
+                              "mark:837:08-17", "mark:moved"}
+    # The first week's rows survived in both municipalities: 091's enrolment list moved
+    # nobody, and 837's moved one pupil, whose every row was placed again.
+    assert builds["marked_after_second"] == {"mark:091:08-10", "mark:837:08-10"}
 
 
-def test_the_changed_partition_is_rebuilt_from_the_correction(builds):
+def test_the_moved_pupil_is_in_the_new_school_on_every_date(builds):
+    assert builds["old_schools"] != [(builds["new_school"],)]
+    assert builds["moved_schools"] == [(builds["new_school"],)]
+
+
+def test_the_changed_week_is_rebuilt_from_the_correction(builds):
     settings, start = builds["settings"], builds["correction_start"]
     ((first_extract, illness_before),) = builds["illness_before"]
     assert first_extract != "correction" and illness_before > 0
@@ -175,6 +240,12 @@ def test_the_changed_partition_is_rebuilt_from_the_correction(builds):
         where municipality_code = '091' and period_end < date '{start}'""") == [(first_extract,)]
 
 
+def test_without_its_state_the_build_writes_every_row_again_and_keeps_state(builds):
+    assert builds["marked_without_state"] == set()
+    assert builds["without_state"] == builds["incremental"]
+    assert builds["state_tables"] == set(STATE)
+
+
 def test_the_incremental_result_equals_a_full_refresh(builds):
-    assert builds["marked_after_full_refresh"] == set()
     assert builds["incremental"] == builds["full_refresh"]
+    assert len(builds["full_refresh"]) > 500

@@ -1,41 +1,228 @@
-{#- Replacing whole partitions of an incremental model (int_pupil_periods), per engine
-    (DESIGN §8.2). The model selects the rows of the partitions to replace. -#}
+{#- int_pupil_periods is incremental: a build replaces the rows whose inputs changed since
+    the last build, each engine its own way (DESIGN §8.2). int_pupil_period_partitions
+    fingerprints the inputs per (municipality, school year, week).
+
+    DuckDB, by week and by pupil. The build remembers what it was built from in two small
+    tables beside the model (written by the post-hook, in the build's transaction):
+    `<model>__built_weeks`, each week's fingerprint, and `<model>__built_enrolments`, each
+    pupil's enrolments (a hash per municipality and pupil). A build then replaces
+      - the rows of the weeks whose fingerprint changed (a night's window: two or three
+        weeks of the municipalities that delivered), and
+      - every row of the pupils whose enrolments changed (placement depends on them on
+        every date, DESIGN §7); a new enrolment list that moves nobody changes nothing.
+    The pre-hook deletes those rows and the model appends them again.
+
+    Spark writes Parquet partitions and cannot delete rows: it replaces whole
+    (municipality, school year) partitions whose school_year_fingerprint the table does not
+    hold (insert_overwrite with partitionOverwriteMode=dynamic), and keeps no state.
+
+    Without state (the first build, a full refresh, a warehouse from before the state
+    tables) everything is built. A change to the SQL of the model or its macros is seen by
+    no fingerprint: `absence run --full-refresh` after one. -#}
 
 {% macro partition_replace_strategy() -%}
     {{ return(adapter.dispatch('partition_replace_strategy', 'absence')()) }}
 {%- endmacro %}
 
-{#- DuckDB: the pre-hook below deletes the stale partitions, the new rows are appended. -#}
 {% macro default__partition_replace_strategy() -%}
     {{ return('append') }}
 {%- endmacro %}
 
-{#- Spark: dynamic partition overwrite (partitionOverwriteMode=dynamic in the profile). -#}
 {% macro spark__partition_replace_strategy() -%}
     {{ return('insert_overwrite') }}
 {%- endmacro %}
 
-{#- Pre-hook: delete the rows whose (municipality, school year) partition no longer has the
-    fingerprint they were built with, or no longer exists. A table from before partitioning
-    (no fingerprint column) is emptied and gets the column. -#}
-{% macro delete_stale_partitions(this_relation, partitions) -%}
-    {{ return(adapter.dispatch('delete_stale_partitions', 'absence')(this_relation, partitions)) }}
+{#- One of the state tables beside the model (it may not exist). -#}
+{% macro built_state_relation(model_relation, kind) -%}
+    {{ return(model_relation.incorporate(path={'identifier': model_relation.identifier ~ '__built_' ~ kind})) }}
 {%- endmacro %}
 
-{% macro default__delete_stale_partitions(this_relation, partitions) -%}
-    {%- if is_incremental() -%}
-    {%- set built_columns = adapter.get_columns_in_relation(this_relation) | map(attribute='name') | list -%}
-    {%- if 'partition_fingerprint' not in built_columns -%}
-    delete from {{ this_relation }};
-    alter table {{ this_relation }} add column partition_fingerprint {{ dbt.type_string() }};
-    {%- else -%}
-    delete from {{ this_relation }}
+{#- The state tables of an incremental build, or none: not incremental, or either table is
+    missing (then every row is built again). -#}
+{% macro built_state(model_relation) -%}
+    {%- if not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {%- set state = {} -%}
+    {%- for kind in ['weeks', 'enrolments'] -%}
+        {%- set relation = built_state_relation(model_relation, kind) -%}
+        {%- if adapter.get_relation(database=relation.database, schema=relation.schema,
+                                    identifier=relation.identifier) is none -%}
+            {{ return(none) }}
+        {%- endif -%}
+        {%- do state.update({kind: relation}) -%}
+    {%- endfor -%}
+    {{ return(state) }}
+{%- endmacro %}
+
+{#- The fingerprint a row stores: its week's on DuckDB, its school year's on Spark. -#}
+{% macro stored_fingerprint(partitions) -%}
+    {{ return(adapter.dispatch('stored_fingerprint', 'absence')(partitions)) }}
+{%- endmacro %}
+
+{% macro default__stored_fingerprint(partitions) -%}
+    {{ partitions }}.partition_fingerprint
+{%- endmacro %}
+
+{% macro spark__stored_fingerprint(partitions) -%}
+    {{ partitions }}.school_year_fingerprint
+{%- endmacro %}
+
+{#- A select of (municipality_code, student_key, enrolment_count, enrolment_hash): each
+    pupil's enrolments in a municipality, everything placement reads. -#}
+{% macro pupil_enrolment_hashes(enrolments) -%}
+    select
+        municipality_code,
+        student_key,
+        count(*) as enrolment_count,
+        {{ hash_sum(['school_code', 'grade', 'grade_band', 'region_code', 'enrolled_from',
+                     'enrolled_to']) }} as enrolment_hash
+
+    from {{ enrolments }}
+
+    group by
+        municipality_code,
+        student_key
+{%- endmacro %}
+
+{#- A select of (municipality_code, school_year, week_start): the weeks whose rows this
+    build writes. -#}
+{% macro pupil_period_pending_weeks(model_relation, partitions) -%}
+    {{ return(adapter.dispatch('pupil_period_pending_weeks', 'absence')(model_relation, partitions)) }}
+{%- endmacro %}
+
+{% macro default__pupil_period_pending_weeks(model_relation, partitions) -%}
+    {%- set built = built_state(model_relation) -%}
+    select
+        current_weeks.municipality_code,
+        current_weeks.school_year,
+        current_weeks.week_start
+
+    from {{ partitions }} as current_weeks
+
+    {%- if built is not none %}
+
     where not exists (
         select 1
-        from {{ partitions }} as current_partitions
-        where current_partitions.municipality_code = {{ this_relation }}.municipality_code
-            and current_partitions.school_year = {{ this_relation }}.school_year
-            and current_partitions.partition_fingerprint = {{ this_relation }}.partition_fingerprint
+        from {{ built['weeks'] }} as built_weeks
+        where built_weeks.municipality_code = current_weeks.municipality_code
+            and built_weeks.school_year = current_weeks.school_year
+            and built_weeks.week_start = current_weeks.week_start
+            and built_weeks.partition_fingerprint = current_weeks.partition_fingerprint
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{% macro spark__pupil_period_pending_weeks(model_relation, partitions) -%}
+    select
+        current_weeks.municipality_code,
+        current_weeks.school_year,
+        current_weeks.week_start
+
+    from {{ partitions }} as current_weeks
+
+    {%- if is_incremental() %}
+
+    where not exists (
+        select 1
+        from {{ model_relation }} as built
+        where built.municipality_code = current_weeks.municipality_code
+            and built.school_year = current_weeks.school_year
+            and built.partition_fingerprint = current_weeks.school_year_fingerprint
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- A select of (municipality_code, student_key): the pupils whose every row this build
+    writes, because their enrolments changed. -#}
+{% macro pupil_period_moved_pupils(model_relation, enrolments) -%}
+    {{ return(adapter.dispatch('pupil_period_moved_pupils', 'absence')(model_relation, enrolments)) }}
+{%- endmacro %}
+
+{% macro default__pupil_period_moved_pupils(model_relation, enrolments) -%}
+    {%- set built = built_state(model_relation) -%}
+    {%- if built is not none %}
+    select distinct
+        municipality_code,
+        student_key
+
+    from (
+
+        (
+            {{ pupil_enrolment_hashes(enrolments) }}
+            except
+            select municipality_code, student_key, enrolment_count, enrolment_hash
+            from {{ built['enrolments'] }}
+        )
+
+        union all
+
+        (
+            select municipality_code, student_key, enrolment_count, enrolment_hash
+            from {{ built['enrolments'] }}
+            except
+            {{ pupil_enrolment_hashes(enrolments) }}
+        )
+
+    ) as changed_enrolments
+    {%- else %}
+    {#- Without state every week is pending: nobody needs rebuilding on top. -#}
+    select
+        municipality_code,
+        student_key
+
+    from {{ enrolments }}
+
+    where 1 = 0
+    {%- endif %}
+{%- endmacro %}
+
+{% macro spark__pupil_period_moved_pupils(model_relation, enrolments) -%}
+    select
+        municipality_code,
+        student_key
+
+    from {{ enrolments }}
+
+    where 1 = 0
+{%- endmacro %}
+
+{#- Pre-hook: delete the rows this build writes again (DuckDB). Those of the pending weeks
+    and of the weeks that no longer exist, and every row of the moved pupils; without state,
+    every row. -#}
+{% macro delete_stale_partitions(this_relation, partitions, enrolments) -%}
+    {{ return(adapter.dispatch('delete_stale_partitions', 'absence')(this_relation, partitions, enrolments)) }}
+{%- endmacro %}
+
+{% macro default__delete_stale_partitions(this_relation, partitions, enrolments) -%}
+    {%- if is_incremental() -%}
+    {%- set built = built_state(this_relation) -%}
+    {%- if built is none -%}
+    delete from {{ this_relation }}
+    {%- else -%}
+    delete from {{ this_relation }}
+    where exists (
+        select 1
+        from (
+            {{ pupil_period_pending_weeks(this_relation, partitions) }}
+            union all
+            select municipality_code, school_year, week_start
+            from {{ built['weeks'] }} as built_weeks
+            where not exists (
+                select 1
+                from {{ partitions }} as current_weeks
+                where current_weeks.municipality_code = built_weeks.municipality_code
+                    and current_weeks.school_year = built_weeks.school_year
+                    and current_weeks.week_start = built_weeks.week_start
+            )
+        ) as stale_weeks
+        where stale_weeks.municipality_code = {{ this_relation }}.municipality_code
+            and stale_weeks.school_year = {{ this_relation }}.school_year
+            and stale_weeks.week_start = {{ week_start(this_relation ~ '.period_end') }}
+    )
+    or exists (
+        select 1
+        from ({{ pupil_period_moved_pupils(this_relation, enrolments) }}) as moved_pupils
+        where moved_pupils.municipality_code = {{ this_relation }}.municipality_code
+            and moved_pupils.student_key = {{ this_relation }}.student_key
     )
     {%- endif -%}
     {%- endif -%}
@@ -44,5 +231,24 @@
 {#- Spark overwrites the partitions it writes; nothing to delete first. A partition whose
     municipality or school year disappeared from the inputs altogether stays until a
     full refresh. -#}
-{% macro spark__delete_stale_partitions(this_relation, partitions) -%}
+{% macro spark__delete_stale_partitions(this_relation, partitions, enrolments) -%}
+{%- endmacro %}
+
+{#- Post-hooks: remember what the rows were built from (DuckDB), in the build's
+    transaction. `kind` is 'weeks' or 'enrolments'. -#}
+{% macro remember_built_inputs(this_relation, kind, partitions, enrolments) -%}
+    {{ return(adapter.dispatch('remember_built_inputs', 'absence')(this_relation, kind, partitions, enrolments)) }}
+{%- endmacro %}
+
+{% macro default__remember_built_inputs(this_relation, kind, partitions, enrolments) -%}
+    create or replace table {{ built_state_relation(this_relation, kind) }} as
+    {%- if kind == 'weeks' %}
+    select municipality_code, school_year, week_start, partition_fingerprint
+    from {{ partitions }}
+    {%- else %}
+    {{ pupil_enrolment_hashes(enrolments) }}
+    {%- endif %}
+{%- endmacro %}
+
+{% macro spark__remember_built_inputs(this_relation, kind, partitions, enrolments) -%}
 {%- endmacro %}

@@ -5,23 +5,24 @@
 -- records of the extract that wins their period_end count (macro effective_records).
 -- Pupil-level and restricted: never published.
 --
--- Incremental, partitioned by (municipality, school year): a build replaces only the
--- partitions whose inputs changed (int_pupil_period_partitions fingerprints them), so a
--- night on which a few municipalities deliver rebuilds those municipalities' rows, and a
--- finished school year is rebuilt only when its municipality's enrolments change. The model
--- selects the partitions whose current fingerprint is not in the table; each engine then
--- replaces them its own way (macro partition_replace_strategy): on DuckDB the pre-hook
--- deletes every row whose fingerprint is no longer current and the rows are appended; on
--- Spark `insert_overwrite` overwrites exactly the partitions written. `dbt build
--- --full-refresh` (`absence run --full-refresh`) rebuilds it all: do that after a change to
--- this SQL or its macros, which no fingerprint sees.
+-- Incremental: a build writes only the rows whose inputs changed since the last one
+-- (macros/incremental.sql). On DuckDB those are the weeks whose winning loads changed
+-- (int_pupil_period_partitions) and the pupils whose enrolments changed, so a night on
+-- which municipalities deliver a 14-day window rebuilds two or three weeks of theirs.
+-- On Spark, whole (municipality, school year) partitions. `dbt build --full-refresh`
+-- (`absence run --full-refresh`) rebuilds it all: do that after a change to this SQL or
+-- its macros, which no fingerprint sees.
 
 {{ config(
     materialized='incremental',
     incremental_strategy=partition_replace_strategy(),
     partition_by=['municipality_code', 'school_year'],
     on_schema_change='fail',
-    pre_hook="{{ delete_stale_partitions(this, ref('int_pupil_period_partitions')) }}",
+    pre_hook="{{ delete_stale_partitions(this, ref('int_pupil_period_partitions'), ref('int_enrolments')) }}",
+    post_hook=[
+        "{{ remember_built_inputs(this, 'weeks', ref('int_pupil_period_partitions'), ref('int_enrolments')) }}",
+        "{{ remember_built_inputs(this, 'enrolments', ref('int_pupil_period_partitions'), ref('int_enrolments')) }}",
+    ],
 ) }}
 
 {%- set categories = [
@@ -72,30 +73,17 @@ municipalities as (
 
 ),
 
--- The partitions to build: all of them on a first (or full-refresh) build, otherwise those
--- whose current fingerprint the table does not hold.
-pending_partitions as (
+-- The weeks to build (every week on a first build or a full refresh) and the pupils to
+-- build on every date (their enrolments changed), macros/incremental.sql.
+pending_weeks as (
 
-    select partitions.*
-
-    from partitions
-
-    {%- if is_incremental() %}
-
-    where not exists (
-        select 1
-        from {{ this }} as built
-        where built.municipality_code = partitions.municipality_code
-            and built.school_year = partitions.school_year
-            and built.partition_fingerprint = partitions.partition_fingerprint
-    )
-    {%- endif %}
+    {{ pupil_period_pending_weeks(this, 'partitions') }}
 
 ),
 
-pending_municipalities as (
+moved_pupils as (
 
-    select distinct municipality_code from pending_partitions
+    {{ pupil_period_moved_pupils(this, 'all_enrolments') }}
 
 ),
 
@@ -110,36 +98,53 @@ attendance as (
 
     select
         effective_attendance.*,
-        pending_partitions.partition_fingerprint
+        {{ stored_fingerprint('partitions') }} as partition_fingerprint
 
     from effective_attendance
 
-    inner join pending_partitions
-        on effective_attendance.municipality_code = pending_partitions.municipality_code
-        and {{ school_year_label('effective_attendance.period_end') }} = pending_partitions.school_year
+    inner join partitions
+        on effective_attendance.municipality_code = partitions.municipality_code
+        and {{ school_year_label('effective_attendance.period_end') }} = partitions.school_year
+        and {{ week_start('effective_attendance.period_end') }} = partitions.week_start
+
+    left join pending_weeks
+        on partitions.municipality_code = pending_weeks.municipality_code
+        and partitions.school_year = pending_weeks.school_year
+        and partitions.week_start = pending_weeks.week_start
+
+    left join moved_pupils
+        on effective_attendance.municipality_code = moved_pupils.municipality_code
+        and effective_attendance.student_key = moved_pupils.student_key
+
+    where pending_weeks.municipality_code is not null
+        or moved_pupils.municipality_code is not null
 
 ),
 
+-- The absences of those records only (joined to them by pupil and period below).
 absences as (
 
     select categorised_absences.*
 
     from categorised_absences
 
-    inner join pending_partitions
-        on categorised_absences.municipality_code = pending_partitions.municipality_code
-        and {{ school_year_label('categorised_absences.period_end') }} = pending_partitions.school_year
+    left join pending_weeks
+        on categorised_absences.municipality_code = pending_weeks.municipality_code
+        and {{ school_year_label('categorised_absences.period_end') }} = pending_weeks.school_year
+        and {{ week_start('categorised_absences.period_end') }} = pending_weeks.week_start
+
+    left join moved_pupils
+        on categorised_absences.municipality_code = moved_pupils.municipality_code
+        and categorised_absences.student_key = moved_pupils.student_key
+
+    where pending_weeks.municipality_code is not null
+        or moved_pupils.municipality_code is not null
 
 ),
 
 enrolments as (
 
-    select all_enrolments.*
-
-    from all_enrolments
-
-    inner join pending_municipalities
-        on all_enrolments.municipality_code = pending_municipalities.municipality_code
+    select * from all_enrolments
 
 ),
 
