@@ -47,24 +47,31 @@ def expected_by_municipality(landing: Path, drops: list[Path]) -> dict[str, tupl
 MARK = "untouched-since-night-1"
 
 
-def mark_one_pupil_period_per_municipality(settings: Settings) -> None:
-    """Tag one int_pupil_periods row of each municipality (extract_id, which nothing
-    downstream reads): a tag survives a build exactly when its partition was not rebuilt."""
+def mark_first_and_last_pupil_periods(settings: Settings) -> None:
+    """Tag the first and the last int_pupil_periods row of each municipality (extract_id,
+    which nothing downstream reads): a tag survives a build exactly when the build did not
+    write its row again."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        con.execute(f"""
-            update int_pupil_periods set extract_id = '{MARK}'
-            where (municipality_code, student_key, period_end) in (
-                select (municipality_code, arg_min(student_key, period_end),
-                        min(period_end))
-                from int_pupil_periods group by municipality_code)""")
+        for end, order in (("first", "period_end, student_key"),
+                           ("last", "period_end desc, student_key desc")):
+            con.execute(f"""
+                update int_pupil_periods set extract_id = '{MARK}:' || municipality_code
+                    || ':{end}'
+                where (municipality_code, student_key, period_end) in (
+                    select (municipality_code, student_key, period_end) from (
+                        select *, row_number() over (
+                            partition by municipality_code order by {order}) as rank
+                        from int_pupil_periods)
+                    where rank = 1)""")
         assert con.execute(f"select count(*) from int_pupil_periods "
-                           f"where extract_id = '{MARK}'").fetchone()[0] == 4
+                           f"where extract_id like '{MARK}:%'").fetchone()[0] == 8
 
 
-def marked_municipalities(settings: Settings) -> set[str]:
+def marked_rows(settings: Settings) -> set[str]:
+    """The tags still in place, as `<municipality>:<first|last>`."""
     with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
-        return {m for (m,) in con.execute(
-            f"select municipality_code from int_pupil_periods where extract_id = '{MARK}'"
+        return {tag.removeprefix(f"{MARK}:") for (tag,) in con.execute(
+            f"select extract_id from int_pupil_periods where extract_id like '{MARK}:%'"
         ).fetchall()}
 
 
@@ -90,7 +97,7 @@ def lifecycle(tmp_path_factory):
     }
     night1 = run_pipeline(settings)
     night1_figures = published_by_municipality(settings.warehouse)
-    mark_one_pupil_period_per_municipality(settings)
+    mark_first_and_last_pupil_periods(settings)
 
     # 091 re-sends its last ten days: a later extract that deletes some markings and a day.
     correction = drop(sims["091"], "lesson_marks_csv", settings.landing, first=10,
@@ -199,12 +206,14 @@ def test_the_same_extract_again_is_a_duplicate_and_changes_nothing(lifecycle):
     assert published_by_municipality(settings.warehouse) == before
 
 
-def test_night_two_rebuilt_only_the_corrected_municipality_and_equals_a_full_refresh(lifecycle):
-    """int_pupil_periods is incremental by (municipality, school year): the correction of 091
-    rebuilt 091's partition; 564, 837 (stale drop) and 179 (quarantined drops) kept their
-    rows. A full refresh then gives the same pupil periods and the same published tables."""
+def test_night_two_rebuilt_only_the_corrected_weeks_and_equals_a_full_refresh(lifecycle):
+    """int_pupil_periods is incremental by week: the correction of 091 (its last ten school
+    days) wrote 091's last row again and left its first; 564, 837 (stale drop) and 179
+    (quarantined drops) kept all their rows. A full refresh then gives the same pupil
+    periods and every published table the same, in every published file."""
     settings = lifecycle["settings"]
-    assert marked_municipalities(settings) == {"564", "837", "179"}
+    assert marked_rows(settings) == {"091:first", "564:first", "564:last", "837:first",
+                                     "837:last", "179:first", "179:last"}
 
     def pupil_periods() -> list[tuple]:
         with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
@@ -212,15 +221,25 @@ def test_night_two_rebuilt_only_the_corrected_municipality_and_equals_a_full_ref
                 select * exclude (extract_id) from int_pupil_periods
                 order by municipality_code, student_key, period_start, period_end""").fetchall()
 
-    def published() -> list[tuple]:
-        with duckdb.connect(str(settings.published / "national.duckdb"), read_only=True) as c:
-            return c.execute("select * from absence_rates order by all").fetchall()
+    def published() -> dict[tuple[str, str], list[tuple]]:
+        tables = {}
+        for path in sorted(settings.published.rglob("*.duckdb")):
+            with duckdb.connect(str(path), read_only=True) as con:
+                for (table,) in con.execute("select table_name from information_schema.tables "
+                                            "where table_type = 'BASE TABLE'").fetchall():
+                    tables[(path.relative_to(settings.published).as_posix(), table)] = \
+                        con.execute(f'select * from "{table}" order by all').fetchall()
+        return tables
 
     incremental, incremental_published = pupil_periods(), published()
     assert run_pipeline(settings, full_refresh=True).exit_code == 0
-    assert marked_municipalities(settings) == set()
+    assert marked_rows(settings) == set()
     assert pupil_periods() == incremental
-    assert published() == incremental_published
+    full_refresh_published = published()
+    assert full_refresh_published.keys() == incremental_published.keys()
+    assert ("national.duckdb", "absence_rates") in full_refresh_published
+    assert {key: rows for key, rows in full_refresh_published.items()
+            if rows != incremental_published[key]} == {}
 
 
 # -- crashes, concurrency, readers ---------------------------------------------------------------

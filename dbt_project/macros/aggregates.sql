@@ -62,3 +62,11 @@
 {% macro spark__pupil_number(student_key) -%}
     {{ student_key }}
 {%- endmacro %}
+
+{#- The mean of a double (a pupil's rate or change of rate) that does not depend on the order
+    the rows arrive in: summed as an exact decimal, so the same rows give the same mean to the
+    last bit whatever a build appended where (an incremental build equals a full refresh).
+    18 decimals keep more than a double's precision for values of magnitude below one. -#}
+{% macro exact_mean(expression) -%}
+    avg(cast({{ expression }} as decimal(38, 18)))
+{%- endmacro %}

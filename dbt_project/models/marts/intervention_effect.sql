@@ -30,11 +30,11 @@ comparison_effects as (
 {%- set treated_aggregates %}
     count(case when effect_group = 'responded' and rate_change is not null then 1 end)
         as students_in_change,
-    avg(case when effect_group = 'responded' and rate_change is not null
-        then absence_rate_before end) as mean_rate_before,
-    avg(case when effect_group = 'responded' and rate_change is not null
-        then absence_rate_after end) as mean_rate_after,
-    avg(case when effect_group = 'responded' then rate_change end) as mean_change
+    {{ exact_mean("case when effect_group = 'responded' and rate_change is not null
+        then absence_rate_before end") }} as mean_rate_before,
+    {{ exact_mean("case when effect_group = 'responded' and rate_change is not null
+        then absence_rate_after end") }} as mean_rate_after,
+    {{ exact_mean("case when effect_group = 'responded' then rate_change end") }} as mean_change
 {%- endset %}
 
 -- Every level, each type of first responding intervention and `all` (macro rollup). Every
@@ -49,7 +49,7 @@ comparison_totals as (
 
     {{ rollup('comparison_effects', ['school_year'],
               ['count(rate_change) as comparison_students',
-               'avg(rate_change) as comparison_mean_change']) }}
+               exact_mean('rate_change') ~ ' as comparison_mean_change']) }}
 
 ),
 

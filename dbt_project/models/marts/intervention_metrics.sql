@@ -90,7 +90,7 @@ crossing_events as (
         as median_response_lag_days,
     count(distinct case when event = 'intensive' then student_key end) as crossed_intensive,
     count(distinct case when event = 'intensive' and responded then student_key end) as responded_intensive,
-    avg(case when event = 'targeted' then rate_change_after_intervention end)
+    {{ exact_mean("case when event = 'targeted' then rate_change_after_intervention end") }}
         as mean_rate_change_after_intervention,
     count(distinct case
         when event = 'targeted' and rate_change_after_intervention is not null
