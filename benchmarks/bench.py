@@ -56,6 +56,43 @@ TARGETS = {
 
 # --- memory -------------------------------------------------------------------------------
 
+def _tree_pids(root: int) -> list[int]:
+    """`root` and all its descendants (one pass over /proc)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read()
+            children[int(stat[stat.rindex(b")") + 2:].split()[1])].append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    pids, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        pids.append(pid)
+        stack.extend(children.get(pid, ()))
+    return pids
+
+
+def _tree_pss(root: int) -> int:
+    """Proportional set size of the tree: a page shared by n processes (a forked worker and
+    its parent, copy-on-write) counts 1/n in each, so the sum is the memory really used,
+    where the sum of RSS counts a shared page once per process."""
+    total = 0
+    for pid in _tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def _tree_rss(root: int) -> int:
     """Resident bytes of `root` and all its descendants (one pass over /proc)."""
     children: dict[int, list[int]] = defaultdict(list)
@@ -82,36 +119,47 @@ def _tree_rss(root: int) -> int:
 
 
 class RssSampler(threading.Thread):
-    """Samples the process tree's RSS every `interval` seconds; peaks per time window."""
+    """Samples the process tree's RSS every `interval` seconds, and its PSS every
+    `pss_every`-th sample (reading smaps costs more); peaks per time window."""
 
-    def __init__(self, interval: float = 0.1):
+    def __init__(self, interval: float = 0.1, pss_every: int = 5):
         super().__init__(daemon=True)
         self.interval = interval
+        self.pss_every = pss_every
         self.samples: list[tuple[float, int]] = []
+        self.pss_samples: list[tuple[float, int]] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
         pid = os.getpid()
+        count = 0
         while not self._halt.is_set():
-            self.samples.append((time.time(), _tree_rss(pid)))
+            now = time.time()
+            self.samples.append((now, _tree_rss(pid)))
+            if count % self.pss_every == 0:
+                self.pss_samples.append((now, _tree_pss(pid)))
+            count += 1
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
         self._halt.set()
         self.join()
 
-    def peak(self, windows: list[tuple[float, float]] | None = None) -> int:
-        """Highest sample inside any of the windows (all samples when None)."""
+    def peak(self, windows: list[tuple[float, float]] | None = None, *,
+             pss: bool = False) -> int:
+        """Highest sample inside any of the windows (all samples when None); of PSS when
+        `pss`, else of RSS."""
+        samples = self.pss_samples if pss else self.samples
         if windows is None:
-            return max((r for _, r in self.samples), default=0)
+            return max((r for _, r in samples), default=0)
         best = 0
-        for t, r in self.samples:
+        for t, r in samples:
             if r > best and any(a <= t <= b for a, b in windows):
                 best = r
         # A window shorter than the interval may hold no sample: take the nearest one.
-        if best == 0 and windows and self.samples:
+        if best == 0 and windows and samples:
             mid = windows[0][0]
-            best = min(self.samples, key=lambda s: abs(s[0] - mid))[1]
+            best = min(samples, key=lambda s: abs(s[0] - mid))[1]
         return best
 
 
@@ -126,6 +174,7 @@ class Stage:
     peak_rss_bytes: int
     windows: list[tuple[float, float]] = field(default_factory=list, repr=False)
     detail: dict = field(default_factory=dict)
+    peak_pss_bytes: int = 0
 
     @property
     def rows_per_second(self) -> float | None:
@@ -149,6 +198,11 @@ def timed():
 
 def _gib(value: float) -> str:
     return f"{value / 1024 ** 3:.2f} GiB"
+
+
+def _pss_note(run: dict) -> str:
+    """The PSS beside an RSS figure (results from before PSS was sampled have none)."""
+    return f", PSS {_gib(run['peak_pss_bytes'])}" if run.get("peak_pss_bytes") else ""
 
 
 # --- generate -----------------------------------------------------------------------------
@@ -604,6 +658,8 @@ def pipeline_phase(settings, instance, sampler, workers: int, label: str, log_di
               {"published_rows": publish["published_rows"],
                "parts_seconds": publish["publish_parts_seconds"]}),
     ]
+    for stage in stages:
+        stage.peak_pss_bytes = sampler.peak(stage.windows, pss=True)
     return stages, ingest
 
 
@@ -705,6 +761,7 @@ def run(args: argparse.Namespace, emit=lambda result: None) -> dict:
             "end_to_end_seconds": end_to_end,
             "total_seconds_with_generate": end_to_end + generate.seconds,
             "peak_rss_bytes": sampler.peak(pipeline_windows),
+            "peak_pss_bytes": sampler.peak(pipeline_windows, pss=True),
             "peak_rss_bytes_whole_run": max(sampler.peak(), self_peak),
             "ingest_seconds": stages[0].seconds,
             "floor_seconds": floor_stage.seconds,
@@ -752,6 +809,7 @@ def run(args: argparse.Namespace, emit=lambda result: None) -> dict:
             "raw_rows": night_rows,
             "seconds": sum(s.seconds for s in night_stages),
             "peak_rss_bytes": max(s.peak_rss_bytes for s in night_stages),
+            "peak_pss_bytes": max(s.peak_pss_bytes for s in night_stages),
             "stages": [s.as_json() for s in night_stages],
             "statuses": night_ingest["statuses"],
         }
@@ -792,16 +850,16 @@ def markdown(result: dict) -> str:
         f"{result['data']['raw_bytes'] / 1e6:,.0f} MB. Ingest workers: {result['ingest_workers']}. "
         f"Run {result['created_at']}.",
         "",
-        "| stage | wall s | rows | rows/s | peak RSS |",
+        "| stage | wall s | rows | rows/s | peak RSS (PSS: shared pages counted once) |",
         "|---|---:|---:|---:|---:|",
     ]
     for stage in result["stages"]:
         lines.append(f"| {stage['name']} | {stage['seconds']:.1f} | {stage['rows']:,} "
                      f"({stage['rows_label']}) | {_fmt_rate(stage['rows_per_second'])} | "
-                     f"{_gib(stage['peak_rss_bytes'])} |")
+                     f"{_gib(stage['peak_rss_bytes'])}{_pss_note(stage)} |")
     lines.append(f"| **end to end** (landing → published, without generate) | "
                  f"**{result['end_to_end_seconds']:.1f}** | | | "
-                 f"**{_gib(result['peak_rss_bytes'])}** |")
+                 f"**{_gib(result['peak_rss_bytes'])}**{_pss_note(result)} |")
     lines.append(f"| total with generate | {result['total_seconds_with_generate']:.1f} | | | "
                  f"{_gib(result['peak_rss_bytes_whole_run'])} (whole run) |")
     floor = result["floor"]
@@ -825,7 +883,8 @@ def markdown(result: dict) -> str:
             f"**Nightly increment** ({nightly['drops']} drops of a 14-day correction window, "
             f"{nightly['raw_rows']:,} raw rows): **{nightly['seconds']:.1f} s** to published "
             f"(" + ", ".join(f"{s['name']} {s['seconds']:.1f} s" for s in nightly["stages"])
-            + f"; peak RSS {_gib(nightly['peak_rss_bytes'])}).",
+            + f"; peak RSS {_gib(nightly['peak_rss_bytes'])}"
+            + _pss_note(nightly) + ").",
             "",
         ]
     typical = result.get("typical_night") or {}
@@ -839,7 +898,8 @@ def markdown(result: dict) -> str:
             f"**{typical['seconds']:.1f} s** "
             f"to published (" + ", ".join(f"{s['name']} {s['seconds']:.1f} s"
                                           for s in typical["stages"])
-            + f"; peak RSS {_gib(typical['peak_rss_bytes'])}).",
+            + f"; peak RSS {_gib(typical['peak_rss_bytes'])}"
+            + _pss_note(typical) + ").",
             "",
         ]
     lines += ["| official's query | file | rows | first ms | median ms |",
