@@ -56,45 +56,8 @@ TARGETS = {
 
 # --- memory -------------------------------------------------------------------------------
 
-def _tree_pids(root: int) -> list[int]:
-    """`root` and all its descendants (one pass over /proc)."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                stat = handle.read()
-            children[int(stat[stat.rindex(b")") + 2:].split()[1])].append(int(entry.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    pids, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        pids.append(pid)
-        stack.extend(children.get(pid, ()))
-    return pids
-
-
-def _tree_pss(root: int) -> int:
-    """Proportional set size of the tree: a page shared by n processes (a forked worker and
-    its parent, copy-on-write) counts 1/n in each, so the sum is the memory really used,
-    where the sum of RSS counts a shared page once per process."""
-    total = 0
-    for pid in _tree_pids(root):
-        try:
-            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
-                for line in handle:
-                    if line.startswith(b"Pss:"):
-                        total += int(line.split()[1]) * 1024
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
-
-def _tree_rss(root: int) -> int:
-    """Resident bytes of `root` and all its descendants (one pass over /proc)."""
+def _tree(root: int) -> dict[int, int]:
+    """`root` and all its descendants, each with its resident bytes (one pass over /proc)."""
     children: dict[int, list[int]] = defaultdict(list)
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -110,11 +73,33 @@ def _tree_rss(root: int) -> int:
             rss[pid] = int(fields[21]) * PAGE
         except (OSError, ValueError, IndexError):
             continue
-    total, stack = 0, [root]
+    tree, stack = {}, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        tree[pid] = rss.get(pid, 0)
         stack.extend(children.get(pid, ()))
+    return tree
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of `root` and all its descendants."""
+    return sum(_tree(root).values())
+
+
+def _tree_pss(root: int) -> int:
+    """Proportional set size of the tree: a page shared by n processes (a forked worker and
+    its parent, copy-on-write) counts 1/n in each, so the sum is the memory really used,
+    where the sum of RSS counts a shared page once per process."""
+    total = 0
+    for pid in _tree(root):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
     return total
 
 
