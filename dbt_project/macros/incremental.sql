@@ -165,17 +165,16 @@
     ) as changed_enrolments
     {%- else %}
     {#- Without state every week is pending: nobody needs rebuilding on top. -#}
-    select
-        municipality_code,
-        student_key
-
-    from {{ enrolments }}
-
-    where 1 = 0
+    {{ no_pupils(enrolments) }}
     {%- endif %}
 {%- endmacro %}
 
 {% macro spark__pupil_period_moved_pupils(model_relation, enrolments) -%}
+    {{ no_pupils(enrolments) }}
+{%- endmacro %}
+
+{#- An empty select of (municipality_code, student_key), typed like the enrolments. -#}
+{% macro no_pupils(enrolments) -%}
     select
         municipality_code,
         student_key
@@ -183,6 +182,23 @@
     from {{ enrolments }}
 
     where 1 = 0
+{%- endmacro %}
+
+{#- Joins and a where clause, after `from records`, that keep the records this build
+    writes: those dated in a pending week, and those of a moved pupil. `records` has
+    municipality_code and student_key; the model's CTEs pending_weeks and moved_pupils. -#}
+{% macro only_records_to_build(records, record_date) -%}
+    left join pending_weeks
+        on {{ records }}.municipality_code = pending_weeks.municipality_code
+        and {{ school_year_label(records ~ '.' ~ record_date) }} = pending_weeks.school_year
+        and {{ week_start(records ~ '.' ~ record_date) }} = pending_weeks.week_start
+
+    left join moved_pupils
+        on {{ records }}.municipality_code = moved_pupils.municipality_code
+        and {{ records }}.student_key = moved_pupils.student_key
+
+    where pending_weeks.municipality_code is not null
+        or moved_pupils.municipality_code is not null
 {%- endmacro %}
 
 {#- Pre-hook: delete the rows this build writes again (DuckDB). Those of the pending weeks

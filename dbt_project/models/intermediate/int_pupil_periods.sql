@@ -107,17 +107,7 @@ attendance as (
         and {{ school_year_label('effective_attendance.period_end') }} = partitions.school_year
         and {{ week_start('effective_attendance.period_end') }} = partitions.week_start
 
-    left join pending_weeks
-        on partitions.municipality_code = pending_weeks.municipality_code
-        and partitions.school_year = pending_weeks.school_year
-        and partitions.week_start = pending_weeks.week_start
-
-    left join moved_pupils
-        on effective_attendance.municipality_code = moved_pupils.municipality_code
-        and effective_attendance.student_key = moved_pupils.student_key
-
-    where pending_weeks.municipality_code is not null
-        or moved_pupils.municipality_code is not null
+    {{ only_records_to_build('effective_attendance', 'period_end') }}
 
 ),
 
@@ -128,17 +118,7 @@ absences as (
 
     from categorised_absences
 
-    left join pending_weeks
-        on categorised_absences.municipality_code = pending_weeks.municipality_code
-        and {{ school_year_label('categorised_absences.period_end') }} = pending_weeks.school_year
-        and {{ week_start('categorised_absences.period_end') }} = pending_weeks.week_start
-
-    left join moved_pupils
-        on categorised_absences.municipality_code = moved_pupils.municipality_code
-        and categorised_absences.student_key = moved_pupils.student_key
-
-    where pending_weeks.municipality_code is not null
-        or moved_pupils.municipality_code is not null
+    {{ only_records_to_build('categorised_absences', 'period_end') }}
 
 ),
 
