@@ -1,11 +1,12 @@
-"""int_pupil_periods is incremental by week and by pupil, seen through Dagster.
+"""int_pupil_periods is incremental by week and by pupil, and int_pupil_ytd_series by the
+pupils whose records changed, seen through Dagster.
 
 The dbt assets of the real definitions (`pipelines.definitions.defs`, `absence_dbt_assets`) are
-materialised on a small real warehouse (two municipalities, two school weeks): a first build;
-a second one after 091 corrects its second week (same enrolments) and 837 re-sends its second
-week with one pupil moved to another school; then a build that has lost its state tables; then
-a full refresh. A row tagged after the first build survives a build exactly when the build did
-not write it again (the trick of tests/test_lifecycle.py).
+materialised on a small real warehouse (three municipalities, two school weeks): a first build;
+a second one after 091 corrects its second week (same enrolments), 837 re-sends its second
+week with one pupil moved to another school, and 179 delivers nothing; then a build that has
+lost its state tables; then a full refresh. A row tagged after the first build survives a
+build exactly when the build did not write it again (the trick of tests/test_lifecycle.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.conftest import TEST_KEY
 from tests.lifecycle_helpers import drop, drop_lines, night, rewrite, sim
 
 PUPIL_PERIODS = dg.AssetKey("int_pupil_periods")
+YTD_SERIES = dg.AssetKey("int_pupil_ytd_series")
 STATE = ("int_pupil_periods__built_weeks", "int_pupil_periods__built_enrolments")
 
 
@@ -34,21 +36,21 @@ def _ingest(settings: Settings, folder) -> None:
 
 
 def _build(defs, dbt_assets, settings: Settings, *, full_refresh: bool = False) -> None:
-    """Materialise int_pupil_periods and everything it is built from (a `dbt build` of that
-    selection) with the resources of the real definitions."""
+    """Materialise int_pupil_periods, int_pupil_ytd_series and everything they are built from
+    (a `dbt build` of that selection) with the resources of the real definitions."""
     from pipelines.defs.resources import AbsenceSettings
 
     resources = {**defs.resources, "absence": AbsenceSettings.of(settings)}
     result = dg.materialize(
         [dbt_assets],
-        selection=dg.AssetSelection.assets(PUPIL_PERIODS).upstream(),
+        selection=dg.AssetSelection.assets(PUPIL_PERIODS, YTD_SERIES).upstream(),
         resources=resources,
         run_config={"ops": {dbt_assets.op.name: {"config": {"full_refresh": full_refresh}}}},
         raise_on_error=False,
     )
     assert result.success
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert PUPIL_PERIODS in materialized
+    assert {PUPIL_PERIODS, YTD_SERIES} <= materialized
 
 
 def _query(settings: Settings, sql: str) -> list[tuple]:
@@ -113,6 +115,49 @@ def _pupil_periods(settings: Settings) -> list[tuple]:
     return _query(settings, "select * from int_pupil_periods order by all")
 
 
+def _second_week_pupils(settings: Settings) -> set[tuple]:
+    """The pupils of 091 and 837 with records in the second week."""
+    return set(_query(settings, "select student_key from int_pupil_periods where "
+                                "municipality_code in ('091', '837') "
+                                "and period_end >= date '2026-08-17'"))
+
+
+def _series(settings: Settings) -> list[tuple]:
+    return _query(settings, "select * from int_pupil_ytd_series order by all")
+
+
+def _mark_series(settings: Settings) -> dict[str, str]:
+    """Tag each municipality's first series row (region_code, which nothing downstream of the
+    tag reads); return each tag's real region code."""
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        marked = con.execute("""
+            select 'mark:' || municipality_code, municipality_code,
+                   min((student_key, period_end)) as first, any_value(region_code)
+            from int_pupil_ytd_series group by municipality_code""").fetchall()
+        for tag, municipality, (student_key, period_end), _ in marked:
+            con.execute("""update int_pupil_ytd_series set region_code = ?
+                           where municipality_code = ? and student_key = ? and period_end = ?""",
+                        [tag, municipality, student_key, period_end])
+        return {tag: region for tag, _, _, region in marked}
+
+
+def _unmark_series(settings: Settings, regions: dict[str, str]) -> None:
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        for tag, region in regions.items():
+            con.execute("update int_pupil_ytd_series set region_code = ? where region_code = ?",
+                        [region, tag])
+
+
+def _marked_series(settings: Settings) -> set[str]:
+    return {tag for (tag,) in _query(settings, "select region_code from int_pupil_ytd_series "
+                                               "where region_code like 'mark:%'")}
+
+
+def _tiers(settings: Settings) -> dict[tuple[str, str], str]:
+    return {(key, str(day)): tier for key, day, tier in _query(
+        settings, "select student_key, period_end, tier from int_pupil_ytd_series")}
+
+
 def _move_first_pupil(folder) -> tuple[str, str, str]:
     """Move the first pupil of a JSON Lines students file to a new school of the
     municipality; return the pupil's (student_ref, learner_oid) and the new school."""
@@ -155,13 +200,16 @@ def builds(tmp_path_factory):
 
         # Ten school days from Monday 10 Aug 2026: two weeks.
         sims = {"091": sim("091", days=10, pupils=30, seed=91),
-                "837": sim("837", days=10, pupils=30, seed=837)}
+                "837": sim("837", days=10, pupils=30, seed=837),
+                "179": sim("179", days=10, pupils=20, seed=179)}
         _ingest(settings, drop(sims["091"], "lesson_marks_csv", settings.landing))
         _ingest(settings, drop(sims["837"], "daily_summary_jsonl", settings.landing))
+        _ingest(settings, drop(sims["179"], "lesson_marks_csv", settings.landing))
         _build(defs, absence_dbt_assets, settings)
         days = sims["091"].days
         window_start = days[5].item()
         state = {"settings": settings, "first_fingerprints": _fingerprints(settings),
+                 "first_tiers": _tiers(settings),
                  "correction_start": window_start,
                  "illness_before": _illness_from(settings, window_start)}
 
@@ -179,13 +227,24 @@ def builds(tmp_path_factory):
                      old_schools=_query(settings, f"""
                          select distinct school_code from int_pupil_periods
                          where student_key = '{moved_key}'"""))
+        state["second_week_pupils"] = _second_week_pupils(settings)
         marked = _mark(settings, moved_key)
         state["tags"] = set(marked)
+        marked_series = _mark_series(settings)
         _ingest(settings, correction)
         _ingest(settings, resent)
         _build(defs, absence_dbt_assets, settings)
         state["second_fingerprints"] = _fingerprints(settings)
         state["marked_after_second"] = _marked(settings)
+        state["series_marked_after_second"] = _marked_series(settings)
+        state["changed_pupils"] = set(_query(settings, "select student_key from "
+                                                       "int_pupil_periods__changed_pupils"))
+        state["second_week_pupils"] |= _second_week_pupils(settings)
+        state["pupils_of_179"] = set(_query(settings, "select student_key from int_pupil_periods "
+                                                      "where municipality_code = '179'"))
+        _unmark_series(settings, marked_series)
+        state["second_tiers"] = _tiers(settings)
+        state["incremental_series"] = _series(settings)
         state["moved_schools"] = _query(settings, f"""
             select distinct school_code from int_pupil_periods
             where student_key = '{moved_key}'""")
@@ -196,32 +255,38 @@ def builds(tmp_path_factory):
         _mark(settings, moved_key)
         with duckdb.connect(str(settings.warehouse_db)) as con:
             con.execute(f"drop table {STATE[1]}")
+        _mark_series(settings)
         _build(defs, absence_dbt_assets, settings)
         state["marked_without_state"] = _marked(settings)
+        state["series_marked_without_state"] = _marked_series(settings)
         state["without_state"] = _pupil_periods(settings)
+        state["series_without_state"] = _series(settings)
         state["state_tables"] = {name for (name,) in _query(
             settings, "select table_name from information_schema.tables "
                       "where table_name like 'int_pupil_periods__built_%'")}
 
         _build(defs, absence_dbt_assets, settings, full_refresh=True)
         state["full_refresh"] = _pupil_periods(settings)
+        state["full_refresh_series"] = _series(settings)
     return state
 
 
 def test_only_the_weeks_whose_loads_changed_get_a_new_fingerprint(builds):
     first, second = builds["first_fingerprints"], builds["second_fingerprints"]
     assert first.keys() == second.keys() == {
-        (m, week) for m in ("091", "837") for week in ("2026-08-10", "2026-08-17")}
+        (m, week) for m in ("091", "837", "179") for week in ("2026-08-10", "2026-08-17")}
     changed = {key for key in first if first[key] != second[key]}
     assert changed == {("091", "2026-08-17"), ("837", "2026-08-17")}
 
 
 def test_the_build_wrote_again_only_the_changed_weeks_and_the_moved_pupil(builds):
     assert builds["tags"] == {"mark:091:08-10", "mark:091:08-17", "mark:837:08-10",
-                              "mark:837:08-17", "mark:moved"}
+                              "mark:837:08-17", "mark:179:08-10", "mark:179:08-17",
+                              "mark:moved"}
     # The first week's rows survived in both municipalities: 091's enrolment list moved
-    # nobody, and 837's moved one pupil, whose every row was placed again.
-    assert builds["marked_after_second"] == {"mark:091:08-10", "mark:837:08-10"}
+    # nobody, and 837's moved one pupil, whose every row was placed again. 179 sent nothing.
+    assert builds["marked_after_second"] == {"mark:091:08-10", "mark:837:08-10",
+                                             "mark:179:08-10", "mark:179:08-17"}
 
 
 def test_the_moved_pupil_is_in_the_new_school_on_every_date(builds):
@@ -240,12 +305,35 @@ def test_the_changed_week_is_rebuilt_from_the_correction(builds):
         where municipality_code = '091' and period_end < date '{start}'""") == [(first_extract,)]
 
 
+def test_the_series_was_written_again_for_the_changed_pupils_only(builds):
+    """The pupils whose records changed are those of 091 and 837 with records in the second
+    week, before or after, and the moved pupil; 179's pupils are not among them, and their
+    series was not written again."""
+    expected = builds["second_week_pupils"] | {(builds["moved_key"],)}
+    assert len(expected) > 40
+    assert builds["changed_pupils"] == expected
+    assert builds["pupils_of_179"] and not builds["pupils_of_179"] & expected
+    assert builds["series_marked_after_second"] == {"mark:179"}
+
+
+def test_the_correction_moved_tiers_after_the_fact(builds):
+    """The correction removed 091's illness in the second week: some pupils' tiers on those
+    dates are not what night one said (a crossing that arrived, or went, late)."""
+    first, second = builds["first_tiers"], builds["second_tiers"]
+    assert first.keys() == second.keys()
+    assert {key for key in first if first[key] != second[key]}
+
+
 def test_without_its_state_the_build_writes_every_row_again_and_keeps_state(builds):
     assert builds["marked_without_state"] == set()
+    assert builds["series_marked_without_state"] == set()
     assert builds["without_state"] == builds["incremental"]
+    assert builds["series_without_state"] == builds["incremental_series"]
     assert builds["state_tables"] == set(STATE)
 
 
 def test_the_incremental_result_equals_a_full_refresh(builds):
     assert builds["incremental"] == builds["full_refresh"]
     assert len(builds["full_refresh"]) > 500
+    assert builds["incremental_series"] == builds["full_refresh_series"]
+    assert len(builds["full_refresh_series"]) > 500

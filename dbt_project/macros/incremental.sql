@@ -210,15 +210,37 @@
 
 {% macro default__delete_stale_partitions(this_relation, partitions, enrolments) -%}
     {%- if is_incremental() -%}
-    {%- set built = built_state(this_relation) -%}
-    {%- if built is none -%}
-    delete from {{ this_relation }}
+    {%- if built_state(this_relation) is none -%}
+    delete from {{ this_relation }};
+    {{ start_pupil_changes(this_relation, rebuilt_all=true) }}
     {%- else -%}
+    {#- One pass finds the rows; their pupils are the build's changes (macros/pupil_changes.sql). -#}
+    {%- set stale_rows = this_relation.identifier ~ '__stale_rows' -%}
+    create or replace temporary table {{ stale_rows }} as
+    select rowid as row_id, student_key, school_year
+    from {{ this_relation }}
+    where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=true) }};
+
+    {{ start_pupil_changes(this_relation, rebuilt_all=false, stale_rows=stale_rows) }};
+
     delete from {{ this_relation }}
-    where exists (
+    where rowid in (select row_id from {{ stale_rows }});
+
+    drop table {{ stale_rows }}
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The condition on the model's rows (DuckDB, with state) that this build writes again: those
+    of the pending weeks, of the weeks that no longer exist (`vanished_weeks`) and of the
+    moved pupils. -#}
+{% macro rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks) -%}
+    {%- set built = built_state(this_relation) -%}
+    exists (
         select 1
         from (
             {{ pupil_period_pending_weeks(this_relation, partitions) }}
+            {%- if vanished_weeks %}
             union all
             select municipality_code, school_year, week_start
             from {{ built['weeks'] }} as built_weeks
@@ -229,6 +251,7 @@
                     and current_weeks.school_year = built_weeks.school_year
                     and current_weeks.week_start = built_weeks.week_start
             )
+            {%- endif %}
         ) as stale_weeks
         where stale_weeks.municipality_code = {{ this_relation }}.municipality_code
             and stale_weeks.school_year = {{ this_relation }}.school_year
@@ -240,8 +263,6 @@
         where moved_pupils.municipality_code = {{ this_relation }}.municipality_code
             and moved_pupils.student_key = {{ this_relation }}.student_key
     )
-    {%- endif -%}
-    {%- endif -%}
 {%- endmacro %}
 
 {#- Spark overwrites the partitions it writes; nothing to delete first. A partition whose

@@ -20,6 +20,7 @@
     on_schema_change='fail',
     pre_hook="{{ delete_stale_partitions(this, ref('int_pupil_period_partitions'), ref('int_enrolments')) }}",
     post_hook=[
+        "{{ record_pupil_changes(this, ref('int_pupil_period_partitions'), ref('int_enrolments')) }}",
         "{{ remember_built_inputs(this, 'weeks', ref('int_pupil_period_partitions'), ref('int_enrolments')) }}",
         "{{ remember_built_inputs(this, 'enrolments', ref('int_pupil_period_partitions'), ref('int_enrolments')) }}",
     ],

@@ -4,11 +4,23 @@
 -- date is. Cumulative figures follow the pupil across a school change (and across
 -- municipalities when the key came from a learner OID).
 
+{{ config(
+    materialized=pupil_level_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_pupils(this, ref('int_pupil_periods')) }}",
+    post_hook="{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
+) }}
+
 with
 
+-- Incremental on DuckDB: a build writes the (pupil, school year) series whose records
+-- changed in the last build of int_pupil_periods (macros/pupil_changes.sql); every figure
+-- here is computed within one pupil and school year.
 pupil_periods as (
 
-    select * from {{ ref('int_pupil_periods') }}
+    select * from {{ ref('int_pupil_periods') }} as pupil_periods
+    {{ only_changed_pupils(this, ref('int_pupil_periods'), 'pupil_periods') }}
 
 ),
 

@@ -1,0 +1,185 @@
+{#- The pupil-level models after int_pupil_periods rebuild only the pupils whose records
+    changed (DuckDB). Each of them computes within a (student_key, school_year): the
+    running totals, the tiers and the crossings of one pupil in one school year never read
+    another's.
+
+    int_pupil_periods says what its build changed, in two tables beside it (written by its
+    hooks, in its build's transaction):
+      - `<model>__changed_pupils` (student_key, school_year): the pupils of every row the
+        build deleted or wrote again;
+      - `<model>__change_build` (build_id, after_build_id): this build (dbt's
+        invocation_id) and the build it changed from; after_build_id is null when the build
+        rebuilt every row.
+    A model downstream remembers the build it reflects (`<model>__built_from`, with the
+    metric variables it was built with). Its next build then
+      - writes nothing when it already reflects the current build ('none', e.g. a run that
+        built no pupil periods);
+      - rebuilds the changed pupils when it reflects the build the current one changed from
+        ('changed');
+      - rebuilds everything otherwise ('all'): its first build, a full refresh, a missed
+        build (it failed or was not selected while int_pupil_periods was built twice), other
+        metric variables, or state tables missing.
+    Spark builds these models whole (materialized 'table'); the hooks do nothing there. -#}
+
+{% macro pupil_level_materialization() -%}
+    {{ return(adapter.dispatch('pupil_level_materialization', 'absence')()) }}
+{%- endmacro %}
+
+{% macro default__pupil_level_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__pupil_level_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
+{% macro sibling_relation(model_relation, suffix) -%}
+    {{ return(model_relation.incorporate(path={'identifier': model_relation.identifier ~ '__' ~ suffix})) }}
+{%- endmacro %}
+
+{#- Asks the database, not dbt's relation cache: the change tables are created by hooks,
+    which the cache does not see within a run. -#}
+{% macro relation_exists(relation) -%}
+    {%- if not execute -%}{{ return(false) }}{%- endif -%}
+    {%- set found = run_query(
+        "select count(*) from information_schema.tables where table_catalog = '"
+        ~ relation.database ~ "' and table_schema = '" ~ relation.schema
+        ~ "' and table_name = '" ~ relation.identifier ~ "'").rows[0][0] -%}
+    {{ return(found > 0) }}
+{%- endmacro %}
+
+{#- The metric variables a downstream model's rows depend on, as one string. -#}
+{% macro pupil_change_settings() -%}
+    {%- set names = ['targeted_threshold_pct', 'intensive_threshold_pct', 'min_scheduled_lessons',
+                     'timely_before_days', 'timely_after_days', 'intensive_after_days',
+                     'change_window_days', 'change_min_lessons'] -%}
+    {%- set values = [] -%}
+    {%- for name in names -%}{%- do values.append(name ~ '=' ~ var(name)) -%}{%- endfor -%}
+    {{ return(values | join(';')) }}
+{%- endmacro %}
+
+{#- ---- Written by int_pupil_periods (DuckDB) ------------------------------------------ -#}
+
+{#- Pre-hook: start this build's change record. `rebuilt_all`: every row is written again,
+    so nothing downstream can use a list of pupils. `stale_rows`: a table of the
+    (student_key, school_year) of the rows about to be deleted (or none). -#}
+{% macro start_pupil_changes(this_relation, rebuilt_all, stale_rows=none) -%}
+    {%- set change_build = sibling_relation(this_relation, 'change_build') -%}
+    {%- set changed = sibling_relation(this_relation, 'changed_pupils') -%}
+    {%- if rebuilt_all or not relation_exists(change_build) -%}
+        {%- set after_build = 'cast(null as varchar)' -%}
+    {%- else -%}
+        {%- set after_build = '(select max(build_id) from ' ~ change_build ~ ')' -%}
+    {%- endif -%}
+    create or replace table {{ change_build }} as
+    select
+        cast('{{ invocation_id }}' as varchar) as build_id,
+        {{ after_build }} as after_build_id;
+
+    create or replace table {{ changed }} as
+    {%- if stale_rows is none %}
+    select cast(null as varchar) as student_key, cast(null as varchar) as school_year
+    where 1 = 0
+    {%- else %}
+    select distinct student_key, school_year from {{ stale_rows }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook: add the pupils of the rows this build wrote, before the state tables of
+    macros/incremental.sql move on (they say which rows those are). -#}
+{% macro record_pupil_changes(this_relation, partitions, enrolments) -%}
+    {{ return(adapter.dispatch('record_pupil_changes', 'absence')(this_relation, partitions, enrolments)) }}
+{%- endmacro %}
+
+{% macro default__record_pupil_changes(this_relation, partitions, enrolments) -%}
+    {%- if is_incremental() and built_state(this_relation) is not none -%}
+    insert into {{ sibling_relation(this_relation, 'changed_pupils') }}
+    select distinct student_key, school_year
+    from {{ this_relation }}
+    where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=false) }}
+    {%- elif not is_incremental() -%}
+    {#- Created whole (first build, full refresh): the pre-hook had no table to read. -#}
+    {{ start_pupil_changes(this_relation, rebuilt_all=true) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__record_pupil_changes(this_relation, partitions, enrolments) -%}
+{%- endmacro %}
+
+{#- ---- Read by the models downstream (DuckDB) ---------------------------------------- -#}
+
+{#- 'all', 'changed' or 'none' (see the top of this file). Run time only. -#}
+{% macro pupil_change_mode(this_relation, periods_relation) -%}
+    {%- if not execute or not is_incremental() -%}{{ return('all') }}{%- endif -%}
+    {%- set built_from = sibling_relation(this_relation, 'built_from') -%}
+    {%- set change_build = sibling_relation(periods_relation, 'change_build') -%}
+    {%- if not relation_exists(built_from) or not relation_exists(change_build) -%}
+        {{ return('all') }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        "select built_from.build_id, built_from.settings, change_build.build_id, "
+        ~ "change_build.after_build_id from " ~ built_from ~ " as built_from cross join "
+        ~ change_build ~ " as change_build").rows -%}
+    {%- if rows | length != 1 or rows[0][1] != pupil_change_settings() -%}
+        {{ return('all') }}
+    {%- endif -%}
+    {%- set reflected, current, changed_from = rows[0][0], rows[0][2], rows[0][3] -%}
+    {%- if reflected is not none and reflected == current -%}{{ return('none') }}{%- endif -%}
+    {%- if reflected is not none and reflected == changed_from -%}{{ return('changed') }}{%- endif -%}
+    {{ return('all') }}
+{%- endmacro %}
+
+{#- A where clause on `records` (student_key, school_year): the rows this build writes. -#}
+{% macro only_changed_pupils(this_relation, periods_relation, records) -%}
+    {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
+    {%- if mode == 'none' -%}
+    where 1 = 0
+    {%- elif mode == 'changed' -%}
+    where exists (
+        select 1
+        from {{ sibling_relation(periods_relation, 'changed_pupils') }} as changed_pupils
+        where changed_pupils.student_key = {{ records }}.student_key
+            and changed_pupils.school_year = {{ records }}.school_year
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook: delete the rows this build writes again. -#}
+{% macro delete_changed_pupils(this_relation, periods_relation) -%}
+    {{ return(adapter.dispatch('delete_changed_pupils', 'absence')(this_relation, periods_relation)) }}
+{%- endmacro %}
+
+{% macro default__delete_changed_pupils(this_relation, periods_relation) -%}
+    {%- if is_incremental() -%}
+    {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
+    {%- if mode == 'all' -%}
+    delete from {{ this_relation }}
+    {%- elif mode == 'changed' -%}
+    delete from {{ this_relation }}
+    {{ only_changed_pupils(this_relation, periods_relation, this_relation) }}
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_changed_pupils(this_relation, periods_relation) -%}
+{%- endmacro %}
+
+{#- Post-hook: remember the build of int_pupil_periods these rows reflect. -#}
+{% macro remember_pupil_changes_seen(this_relation, periods_relation) -%}
+    {{ return(adapter.dispatch('remember_pupil_changes_seen', 'absence')(this_relation, periods_relation)) }}
+{%- endmacro %}
+
+{% macro default__remember_pupil_changes_seen(this_relation, periods_relation) -%}
+    {%- set change_build = sibling_relation(periods_relation, 'change_build') -%}
+    create or replace table {{ sibling_relation(this_relation, 'built_from') }} as
+    select
+        {%- if relation_exists(change_build) %}
+        (select max(build_id) from {{ change_build }}) as build_id,
+        {%- else %}
+        cast(null as varchar) as build_id,
+        {%- endif %}
+        cast('{{ pupil_change_settings() }}' as varchar) as settings
+{%- endmacro %}
+
+{% macro spark__remember_pupil_changes_seen(this_relation, periods_relation) -%}
+{%- endmacro %}
