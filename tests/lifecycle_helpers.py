@@ -6,10 +6,16 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
+
+from pipelines.config import Settings
 from pipelines.generator import Simulation, simulate_municipality, write_drop
+from pipelines.ingest import ledger
+from tests.independent import read_landing, totals
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 START = date(2026, 8, 10)
@@ -59,3 +65,23 @@ def drop_lines(predicate: Callable[[str], bool], encoding: str = "utf-8"):
 
 def later(day: date, days: int) -> date:
     return day + timedelta(days=days)
+
+
+def published_by_municipality(warehouse: Path) -> dict[str, tuple]:
+    with duckdb.connect(str(warehouse / "published" / "national.duckdb"), read_only=True) as c:
+        rows = c.execute("""
+            select municipality_code, students, scheduled_lessons, absent_lessons
+            from absence_rates where level = 'municipality' and period_type = 'school_year'
+              and grade_band = 'all'""").fetchall()
+    return {m: (s, Fraction(str(sch)), Fraction(str(a))) for m, s, sch, a in rows}
+
+
+def expected_by_municipality(landing: Path, drops: list[Path]) -> dict[str, tuple]:
+    data = read_landing(landing, drops)
+    codes = {r.municipality for r in data.records}
+    return {m: totals([r for r in data.records if r.municipality == m]) for m in codes}
+
+
+def statuses(settings: Settings) -> dict[str, str]:
+    return {f"{e['municipality_code']}/{e['extract_id']}": e["status"]
+            for e in ledger.read_entries(settings.ledger)}

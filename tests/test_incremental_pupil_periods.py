@@ -67,7 +67,8 @@ def _mark(settings: Settings, moved_key: str) -> dict[str, str]:
             create temp table marked as
             select 'mark:' || municipality_code || ':' || strftime(date_trunc('week', period_end),
                        '%m-%d') as tag,
-                   municipality_code, arg_min(student_key, (student_key, period_end)) as student_key,
+                   municipality_code,
+                   arg_min(student_key, (student_key, period_end)) as student_key,
                    arg_min(period_end, (student_key, period_end)) as period_end,
                    arg_min(extract_id, (student_key, period_end)) as extract_id
             from int_pupil_periods where student_key <> '{moved_key}'

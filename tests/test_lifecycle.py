@@ -7,14 +7,8 @@ may be published."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import threading
-import time
-from fractions import Fraction
-from multiprocessing import get_context
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -22,27 +16,20 @@ import pytest
 from pipelines.config import Settings
 from pipelines.ingest import ledger
 from pipelines.ingest.extract import ingest_drop
-from pipelines.ingest.landing import Drop, scan_landing
+from pipelines.ingest.landing import Drop
 from pipelines.orchestrate import run_pipeline
 from tests.conftest import TEST_KEY
-from tests.independent import read_landing, tiers_on, totals
-from tests.lifecycle_helpers import drop, drop_lines, night, rewrite, sim
-
-
-def published_by_municipality(warehouse: Path) -> dict[str, tuple]:
-    with duckdb.connect(str(warehouse / "published" / "national.duckdb"), read_only=True) as c:
-        rows = c.execute("""
-            select municipality_code, students, scheduled_lessons, absent_lessons
-            from absence_rates where level = 'municipality' and period_type = 'school_year'
-              and grade_band = 'all'""").fetchall()
-    return {m: (s, Fraction(str(sch)), Fraction(str(a))) for m, s, sch, a in rows}
-
-
-def expected_by_municipality(landing: Path, drops: list[Path]) -> dict[str, tuple]:
-    data = read_landing(landing, drops)
-    codes = {r.municipality for r in data.records}
-    return {m: totals([r for r in data.records if r.municipality == m]) for m in codes}
-
+from tests.independent import read_landing, tiers_on
+from tests.lifecycle_helpers import (
+    drop,
+    drop_lines,
+    expected_by_municipality,
+    night,
+    published_by_municipality,
+    rewrite,
+    sim,
+    statuses,
+)
 
 MARK = "untouched-since-night-1"
 
@@ -73,11 +60,6 @@ def marked_rows(settings: Settings) -> set[str]:
         return {tag.removeprefix(f"{MARK}:") for (tag,) in con.execute(
             f"select extract_id from int_pupil_periods where extract_id like '{MARK}:%'"
         ).fetchall()}
-
-
-def statuses(settings: Settings) -> dict[str, str]:
-    return {f"{e['municipality_code']}/{e['extract_id']}": e["status"]
-            for e in ledger.read_entries(settings.ledger)}
 
 
 @pytest.fixture(scope="module")
@@ -240,126 +222,3 @@ def test_night_two_rebuilt_only_the_corrected_weeks_and_equals_a_full_refresh(li
     assert ("national.duckdb", "absence_rates") in full_refresh_published
     assert {key: rows for key, rows in full_refresh_published.items()
             if rows != incremental_published[key]} == {}
-
-
-# -- crashes, concurrency, readers ---------------------------------------------------------------
-def _run_cli(settings: Settings) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(settings.landing),
-         "--warehouse", str(settings.warehouse)], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, start_new_session=True, env={**os.environ})
-
-
-def _kill_when(process: subprocess.Popen, ready, timeout: float = 300) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        if ready():
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            return True
-        time.sleep(0.02)
-    process.wait()
-    return False
-
-
-def test_killed_mid_ingest_and_mid_publish_then_a_rerun_finishes_the_job(settings):
-    big = sim("091", days=40, pupils=400, seed=5)
-    first = drop(big, "lesson_marks_csv", settings.landing, last=19)
-    staging = settings.warehouse / ".staging"
-    killed = _kill_when(_run_cli(settings),
-                        lambda: staging.exists() and any(staging.rglob("staged_*.parquet")))
-    assert killed, "the run finished before it could be killed mid-ingest"
-    assert "loaded" not in statuses(settings).values()
-    assert run_pipeline(settings).exit_code == 0
-    expected_first = expected_by_municipality(settings.landing, [first])
-    assert published_by_municipality(settings.warehouse) == expected_first
-
-    second = drop(big, "lesson_marks_csv", settings.landing, first=20)
-    logs = settings.warehouse / "logs"
-    before_logs = set(logs.glob("*.log"))
-    killed = _kill_when(_run_cli(settings), lambda: any(
-        p not in before_logs and p.stat().st_size > 2000 for p in logs.glob("*.log")))
-    assert killed, "the run finished before it could be killed mid-publish"
-    # Killed while dbt was building: the previous publication is intact and readable.
-    assert published_by_municipality(settings.warehouse) == expected_first
-    assert run_pipeline(settings).exit_code == 0
-    assert published_by_municipality(settings.warehouse) == expected_by_municipality(
-        settings.landing, [first, second])
-
-
-def _ingest_in_child(args):
-    landing, warehouse, code = args
-    settings = Settings.from_env(landing=Path(landing), warehouse=Path(warehouse))
-    (one,) = [d for d in scan_landing(settings.landing) if d.municipality_code == code]
-    return ingest_drop(one, settings, TEST_KEY.encode()).status
-
-
-def test_two_ingest_runs_in_parallel_both_load_and_publish_correctly(settings):
-    drops = [drop(sim(code, pupils=150, seed=3), "lesson_marks_csv", settings.landing)
-             for code in ("091", "049")]
-    with get_context("spawn").Pool(2) as pool:
-        results = pool.map(_ingest_in_child, [(str(settings.landing), str(settings.warehouse),
-                                               code) for code in ("091", "049")])
-        # Let the workers exit on their own: Pool.__exit__ terminates them, and a worker
-        # terminated while it holds the task queue's lock leaves the other one waiting for
-        # it forever (seen once in the suite: the test hung in Pool._terminate_pool).
-        pool.close()
-        pool.join()
-    assert results == ["loaded", "loaded"]
-    assert run_pipeline(settings).exit_code == 0
-    assert published_by_municipality(settings.warehouse) == expected_by_municipality(
-        settings.landing, drops)
-
-
-def test_a_reader_during_publish_always_sees_a_consistent_file(settings):
-    first = drop(sim("091", pupils=80), "lesson_marks_csv", settings.landing)
-    assert run_pipeline(settings).exit_code == 0
-    old = published_by_municipality(settings.warehouse)
-    drop(sim("837", pupils=80), "daily_summary_jsonl", settings.landing)
-    seen, errors, stop, reads = set(), [], threading.Event(), [0]
-
-    def read_repeatedly():
-        # A read every 10 ms or so: far finer than writing a published file takes, and the
-        # pause leaves the run its share of the interpreter (a busy loop here held the GIL
-        # and doubled the run's time).
-        while not stop.wait(0.01):
-            try:
-                seen.add(tuple(sorted(published_by_municipality(settings.warehouse))))
-            except Exception as exc:  # noqa: BLE001 - any failure to read is the finding
-                errors.append(repr(exc))
-            reads[0] += 1
-
-    reader = threading.Thread(target=read_repeatedly)
-    reader.start()
-    try:
-        assert run_pipeline(settings).exit_code == 0
-    finally:
-        stop.set()
-        reader.join()
-    assert errors == []
-    assert reads[0] > 100, reads
-    assert seen <= {tuple(sorted(old)), ("091", "837")}
-    assert first.exists()
-
-
-def test_a_failed_build_publishes_nothing_exits_1_and_writes_an_alert(tmp_path):
-    import json
-    import shutil
-
-    project = tmp_path / "dbt_project"
-    shutil.copytree(Path(__file__).parents[1] / "dbt_project", project,
-                    ignore=shutil.ignore_patterns("target", "logs"))
-    (project / "models/marts/absence_rates.sql").write_text("select nonsense from nowhere\n")
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    drop(sim("091", days=5, pupils=20), "lesson_marks_csv", landing)
-    run = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing),
-         "--warehouse", str(warehouse)], capture_output=True, text=True, timeout=600,
-        env={**os.environ, "ABSENCE_DBT_PROJECT_DIR": str(project),
-             "DAGSTER_HOME": str(tmp_path / "dagster")})
-    assert run.returncode == 1, run.stderr[-2000:]
-    assert "NOT published" in run.stderr
-    assert not (warehouse / "published" / "national.duckdb").exists()
-    (alert,) = [json.loads(line) for line in
-                (warehouse / "alerts" / "alerts.jsonl").read_text().splitlines()]
-    assert alert["job"] == "publish_job" and alert["failed_steps"]

@@ -129,19 +129,30 @@
     {{ return('all') }}
 {%- endmacro %}
 
-{#- A where clause on `records` (student_key, school_year): the rows this build writes. -#}
-{% macro only_changed_pupils(this_relation, periods_relation, records) -%}
+{#- The condition on `records` (student_key, school_year) of the rows this build writes,
+    or none: every row. -#}
+{% macro changed_pupils_condition(this_relation, periods_relation, records) -%}
     {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
     {%- if mode == 'none' -%}
-    where 1 = 0
+    {{ return('1 = 0') }}
     {%- elif mode == 'changed' -%}
-    where exists (
-        select 1
-        from {{ sibling_relation(periods_relation, 'changed_pupils') }} as changed_pupils
-        where changed_pupils.student_key = {{ records }}.student_key
-            and changed_pupils.school_year = {{ records }}.school_year
-    )
+    {{ return('exists (select 1 from ' ~ sibling_relation(periods_relation, 'changed_pupils')
+              ~ ' as changed_pupils where changed_pupils.student_key = ' ~ records
+              ~ '.student_key and changed_pupils.school_year = ' ~ records ~ '.school_year)') }}
     {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- A select of the records of int_pupil_periods this build reads: the changed pupils'. -#}
+{% macro changed_pupil_periods(this_relation, periods_relation) -%}
+    {%- set condition = changed_pupils_condition(this_relation, periods_relation, 'pupil_periods') -%}
+    select *
+    {%- if condition is none %}
+    from {{ periods_relation }}
+    {%- else %}
+    from {{ periods_relation }} as pupil_periods
+    where {{ condition }}
+    {%- endif %}
 {%- endmacro %}
 
 {#- Pre-hook: delete the rows this build writes again. -#}
@@ -156,7 +167,7 @@
     delete from {{ this_relation }}
     {%- elif mode == 'changed' -%}
     delete from {{ this_relation }}
-    {{ only_changed_pupils(this_relation, periods_relation, this_relation) }}
+    where {{ changed_pupils_condition(this_relation, periods_relation, this_relation) }}
     {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

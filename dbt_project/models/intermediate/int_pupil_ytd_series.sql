@@ -19,8 +19,7 @@ with
 -- here is computed within one pupil and school year.
 pupil_periods as (
 
-    select * from {{ ref('int_pupil_periods') }} as pupil_periods
-    {{ only_changed_pupils(this, ref('int_pupil_periods'), 'pupil_periods') }}
+    {{ changed_pupil_periods(this, ref('int_pupil_periods')) }}
 
 ),
 
