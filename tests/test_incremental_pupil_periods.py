@@ -1,5 +1,7 @@
-"""int_pupil_periods is incremental by week and by pupil, and int_pupil_ytd_series by the
-pupils whose records changed, seen through Dagster.
+"""int_pupil_periods is incremental by week and by pupil, and the pupil-level models after it
+(year-to-date series, streak events, period totals, Sunday tier snapshots) by the pupils
+whose records changed,
+seen through Dagster.
 
 The dbt assets of the real definitions (`pipelines.definitions.defs`, `absence_dbt_assets`) are
 materialised on a small real warehouse (three municipalities, two school weeks): a first build;
@@ -12,6 +14,7 @@ build exactly when the build did not write it again (the trick of tests/test_lif
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import dagster as dg
 import duckdb
@@ -26,6 +29,8 @@ from tests.lifecycle_helpers import drop, drop_lines, night, rewrite, sim
 
 PUPIL_PERIODS = dg.AssetKey("int_pupil_periods")
 YTD_SERIES = dg.AssetKey("int_pupil_ytd_series")
+PUPIL_LEVEL = [YTD_SERIES, dg.AssetKey("int_pupil_streak_events"),
+               dg.AssetKey("int_pupil_period_totals"), dg.AssetKey("int_pupil_tier_snapshots")]
 STATE = ("int_pupil_periods__built_weeks", "int_pupil_periods__built_enrolments")
 
 
@@ -36,21 +41,22 @@ def _ingest(settings: Settings, folder) -> None:
 
 
 def _build(defs, dbt_assets, settings: Settings, *, full_refresh: bool = False) -> None:
-    """Materialise int_pupil_periods, int_pupil_ytd_series and everything they are built from
-    (a `dbt build` of that selection) with the resources of the real definitions."""
+    """Materialise int_pupil_periods, the pupil-level models after it and everything they are
+    built from (a `dbt build` of that selection) with the resources of the real
+    definitions."""
     from pipelines.defs.resources import AbsenceSettings
 
     resources = {**defs.resources, "absence": AbsenceSettings.of(settings)}
     result = dg.materialize(
         [dbt_assets],
-        selection=dg.AssetSelection.assets(PUPIL_PERIODS, YTD_SERIES).upstream(),
+        selection=dg.AssetSelection.assets(PUPIL_PERIODS, *PUPIL_LEVEL).upstream(),
         resources=resources,
         run_config={"ops": {dbt_assets.op.name: {"config": {"full_refresh": full_refresh}}}},
         raise_on_error=False,
     )
     assert result.success
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert {PUPIL_PERIODS, YTD_SERIES} <= materialized
+    assert {PUPIL_PERIODS, *PUPIL_LEVEL} <= materialized
 
 
 def _query(settings: Settings, sql: str) -> list[tuple]:
@@ -123,35 +129,57 @@ def _second_week_pupils(settings: Settings) -> set[tuple]:
                                 "and period_end >= date '2026-08-17'"))
 
 
-def _series(settings: Settings) -> list[tuple]:
-    return _query(settings, "select * from int_pupil_ytd_series order by all")
+# The pupil-level models after int_pupil_periods that a build writes for the changed pupils
+# only, each read as rows keyed by pupil (int_pupil_period_totals numbers its pupils).
+DOWNSTREAM = {
+    "int_pupil_ytd_series": "select * from int_pupil_ytd_series",
+    "int_pupil_streak_events": "select * from int_pupil_streak_events",
+    "int_pupil_tier_snapshots": "select * from int_pupil_tier_snapshots",
+    "int_pupil_period_totals": """
+        select numbers.student_key, totals.* exclude (pupil_id)
+        from int_pupil_period_totals as totals
+        inner join int_pupil_period_totals__pupil_numbers as numbers using (pupil_id)""",
+}
 
 
-def _mark_series(settings: Settings) -> dict[str, str]:
-    """Tag each municipality's first series row (region_code, which nothing downstream of the
-    tag reads); return each tag's real region code."""
+def _downstream(settings: Settings) -> dict[str, list[tuple]]:
+    return {table: _query(settings, f"{sql} order by all") for table, sql in DOWNSTREAM.items()}
+
+
+def _mark_downstream(settings: Settings, changing: set[tuple]) -> dict[str, str]:
+    """Tag one row of each municipality in each downstream table (region_code, which nothing
+    downstream of the tag reads): in 091 and 837 a row of a pupil in `changing` (whose
+    records the next night changes), in 179 any. Return each municipality's real region."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        marked = con.execute("""
-            select 'mark:' || municipality_code, municipality_code,
-                   min((student_key, period_end)) as first, any_value(region_code)
-            from int_pupil_ytd_series group by municipality_code""").fetchall()
-        for tag, municipality, (student_key, period_end), _ in marked:
-            con.execute("""update int_pupil_ytd_series set region_code = ?
-                           where municipality_code = ? and student_key = ? and period_end = ?""",
-                        [tag, municipality, student_key, period_end])
-        return {tag: region for tag, _, _, region in marked}
+        regions = dict(con.execute("select municipality_code, any_value(region_code) "
+                                   "from int_pupil_periods group by all").fetchall())
+        con.execute("create temp table changing (student_key varchar)")
+        con.executemany("insert into changing values (?)", sorted(changing))
+        for table in DOWNSTREAM:
+            key = ("(select student_key from int_pupil_period_totals__pupil_numbers as numbers "
+                   "where numbers.pupil_id = rows.pupil_id)"
+                   if table == "int_pupil_period_totals" else "rows.student_key")
+            con.execute(f"""
+                update {table} set region_code = 'mark:' || municipality_code
+                where rowid in (
+                    select min(rowid) from {table} as rows
+                    where municipality_code = '179' or {key} in (select * from changing)
+                    group by municipality_code)""")
+        return regions
 
 
-def _unmark_series(settings: Settings, regions: dict[str, str]) -> None:
+def _unmark_downstream(settings: Settings, regions: dict[str, str]) -> None:
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        for tag, region in regions.items():
-            con.execute("update int_pupil_ytd_series set region_code = ? where region_code = ?",
-                        [region, tag])
+        for table in DOWNSTREAM:
+            for municipality, region in regions.items():
+                con.execute(f"update {table} set region_code = ? where region_code = ?",
+                            [region, f"mark:{municipality}"])
 
 
-def _marked_series(settings: Settings) -> set[str]:
-    return {tag for (tag,) in _query(settings, "select region_code from int_pupil_ytd_series "
-                                               "where region_code like 'mark:%'")}
+def _marked_downstream(settings: Settings) -> dict[str, set[str]]:
+    return {table: {tag for (tag,) in _query(
+        settings, f"select region_code from {table} where region_code like 'mark:%'")}
+        for table in DOWNSTREAM}
 
 
 def _tiers(settings: Settings) -> dict[tuple[str, str], str]:
@@ -199,11 +227,12 @@ def builds(tmp_path_factory):
         from pipelines.definitions import defs
         from pipelines.defs.transform.assets import absence_dbt_assets
 
-        # Ten school days from Monday 10 Aug 2026: two weeks.
-        sims = {"091": sim("091", days=10, pupils=30, seed=91),
+        # Ten school days from Monday 10 Aug 2026: two weeks; 091 has a third, which it
+        # delivers on night two.
+        sims = {"091": sim("091", days=15, pupils=30, seed=91),
                 "837": sim("837", days=10, pupils=30, seed=837),
                 "179": sim("179", days=10, pupils=20, seed=179)}
-        _ingest(settings, drop(sims["091"], "lesson_marks_csv", settings.landing))
+        _ingest(settings, drop(sims["091"], "lesson_marks_csv", settings.landing, last=9))
         _ingest(settings, drop(sims["837"], "daily_summary_jsonl", settings.landing))
         _ingest(settings, drop(sims["179"], "lesson_marks_csv", settings.landing))
         _build(defs, absence_dbt_assets, settings)
@@ -215,8 +244,9 @@ def builds(tmp_path_factory):
                  "illness_before": _illness_from(settings, window_start)}
 
         # 091 re-sends its second week without any illness markings, with the same pupils
-        # in the same schools. 837 re-sends its second week unchanged, except that one pupil
-        # is now in another school.
+        # in the same schools, and sends its third: the latest data moves a week on, so
+        # every pupil gets a Sunday more. 837 re-sends its second week unchanged, except that
+        # one pupil is now in another school.
         correction = drop(sims["091"], "lesson_marks_csv", settings.landing, first=5,
                           extracted=night(days[-1], 23, 59), extract_id="correction")
         rewrite(correction, "marks", drop_lines(lambda line: ";S;" in line))
@@ -231,21 +261,24 @@ def builds(tmp_path_factory):
         state["second_week_pupils"] = _second_week_pupils(settings)
         marked = _mark(settings, moved_key)
         state["tags"] = set(marked)
-        marked_series = _mark_series(settings)
+        regions = _mark_downstream(settings, state["second_week_pupils"])
         _ingest(settings, correction)
         _ingest(settings, resent)
         _build(defs, absence_dbt_assets, settings)
         state["second_fingerprints"] = _fingerprints(settings)
         state["marked_after_second"] = _marked(settings)
-        state["series_marked_after_second"] = _marked_series(settings)
+        state["downstream_marked_after_second"] = _marked_downstream(settings)
+        state["snapshots_per_sunday"] = _query(settings, """
+            select municipality_code, as_of_date, count(*) from int_pupil_tier_snapshots
+            group by all order by all""")
         state["changed_pupils"] = set(_query(settings, "select student_key from "
                                                        "int_pupil_periods__changed_pupils"))
         state["second_week_pupils"] |= _second_week_pupils(settings)
         state["pupils_of_179"] = set(_query(settings, "select student_key from int_pupil_periods "
                                                       "where municipality_code = '179'"))
-        _unmark_series(settings, marked_series)
+        _unmark_downstream(settings, regions)
         state["second_tiers"] = _tiers(settings)
-        state["incremental_series"] = _series(settings)
+        state["incremental_downstream"] = _downstream(settings)
         state["moved_schools"] = _query(settings, f"""
             select distinct school_code from int_pupil_periods
             where student_key = '{moved_key}'""")
@@ -256,26 +289,27 @@ def builds(tmp_path_factory):
         _mark(settings, moved_key)
         with duckdb.connect(str(settings.warehouse_db)) as con:
             con.execute(f"drop table {STATE[1]}")
-        _mark_series(settings)
+        _mark_downstream(settings, state["second_week_pupils"])
         _build(defs, absence_dbt_assets, settings)
         state["marked_without_state"] = _marked(settings)
-        state["series_marked_without_state"] = _marked_series(settings)
+        state["downstream_marked_without_state"] = _marked_downstream(settings)
         state["without_state"] = _pupil_periods(settings)
-        state["series_without_state"] = _series(settings)
+        state["downstream_without_state"] = _downstream(settings)
         state["state_tables"] = {name for (name,) in _query(
             settings, "select table_name from information_schema.tables "
                       "where table_name like 'int_pupil_periods__built_%'")}
 
         _build(defs, absence_dbt_assets, settings, full_refresh=True)
         state["full_refresh"] = _pupil_periods(settings)
-        state["full_refresh_series"] = _series(settings)
+        state["full_refresh_downstream"] = _downstream(settings)
     return state
 
 
 def test_only_the_weeks_whose_loads_changed_get_a_new_fingerprint(builds):
     first, second = builds["first_fingerprints"], builds["second_fingerprints"]
-    assert first.keys() == second.keys() == {
+    assert first.keys() == {
         (m, week) for m in ("091", "837", "179") for week in ("2026-08-10", "2026-08-17")}
+    assert second.keys() == first.keys() | {("091", "2026-08-24")}
     changed = {key for key in first if first[key] != second[key]}
     assert changed == {("091", "2026-08-17"), ("837", "2026-08-17")}
 
@@ -306,35 +340,50 @@ def test_the_changed_week_is_rebuilt_from_the_correction(builds):
         where municipality_code = '091' and period_end < date '{start}'""") == [(first_extract,)]
 
 
-def test_the_series_was_written_again_for_the_changed_pupils_only(builds):
+def test_the_pupil_level_models_wrote_again_the_changed_pupils_only(builds):
     """The pupils whose records changed are those of 091 and 837 with records in the second
     week, before or after, and the moved pupil; 179's pupils are not among them, and their
-    series was not written again."""
+    series, streak events, period totals and snapshots were not written again."""
     expected = builds["second_week_pupils"] | {(builds["moved_key"],)}
     assert len(expected) > 40
     assert builds["changed_pupils"] == expected
     assert builds["pupils_of_179"] and not builds["pupils_of_179"] & expected
-    assert builds["series_marked_after_second"] == {"mark:179"}
+    # A row of a changed pupil was written again in 091 and 837; 179's row was not.
+    assert builds["downstream_marked_after_second"] == {table: {"mark:179"}
+                                                        for table in DOWNSTREAM}
 
 
 def test_the_correction_moved_tiers_after_the_fact(builds):
     """The correction removed 091's illness in the second week: some pupils' tiers on those
     dates are not what night one said (a crossing that arrived, or went, late)."""
     first, second = builds["first_tiers"], builds["second_tiers"]
-    assert first.keys() == second.keys()
+    assert first.keys() < second.keys()
     assert {key for key in first if first[key] != second[key]}
+
+
+def test_every_pupil_gets_the_sunday_the_new_week_brought(builds):
+    """091's third week moved the latest data past Sunday 23 Aug: every municipality's pupils
+    have snapshots on it, 179's carried forward from their last one, as many as a full
+    refresh gives (a pupil whose enrolment ended has none)."""
+    counts = {(m, str(day)): n for m, day, n in builds["snapshots_per_sunday"]}
+    assert {day for _, day in counts} == {"2026-08-16", "2026-08-23"}
+    full = Counter((row[3], str(row[2]))
+                   for row in builds["full_refresh_downstream"]["int_pupil_tier_snapshots"])
+    assert counts == dict(full)
+    assert all(counts[(m, "2026-08-23")] > 0 for m in ("091", "837", "179"))
 
 
 def test_without_its_state_the_build_writes_every_row_again_and_keeps_state(builds):
     assert builds["marked_without_state"] == set()
-    assert builds["series_marked_without_state"] == set()
+    assert builds["downstream_marked_without_state"] == {table: set() for table in DOWNSTREAM}
     assert builds["without_state"] == builds["incremental"]
-    assert builds["series_without_state"] == builds["incremental_series"]
+    assert builds["downstream_without_state"] == builds["incremental_downstream"]
     assert builds["state_tables"] == set(STATE)
 
 
 def test_the_incremental_result_equals_a_full_refresh(builds):
     assert builds["incremental"] == builds["full_refresh"]
     assert len(builds["full_refresh"]) > 500
-    assert builds["incremental_series"] == builds["full_refresh_series"]
-    assert len(builds["full_refresh_series"]) > 500
+    for table, rows in builds["full_refresh_downstream"].items():
+        assert builds["incremental_downstream"][table] == rows, table
+        assert len(rows) > 100, table

@@ -47,22 +47,6 @@
     cast({{ date_column }} as {{ dbt.type_string() }}) || coalesce({{ code_column }}, '')
 {%- endmacro %}
 
-{#- A number for each distinct pupil key of a query, standing in for the 64-character key
-    in distinct counts. DuckDB numbers the rows (row_number() over (), no sort). Spark's
-    row_number() needs an order, and its monotonically_increasing_id() is not deterministic
-    (a plan that reads the CTE twice would number it twice): the key itself. -#}
-{% macro pupil_number(student_key) -%}
-    {{ return(adapter.dispatch('pupil_number', 'absence')(student_key)) }}
-{%- endmacro %}
-
-{% macro default__pupil_number(student_key) -%}
-    row_number() over ()
-{%- endmacro %}
-
-{% macro spark__pupil_number(student_key) -%}
-    {{ student_key }}
-{%- endmacro %}
-
 {#- The mean of a double (a pupil's rate or change of rate) that does not depend on the order
     the rows arrive in: summed as an exact decimal, so the same rows give the same mean to the
     last bit whatever a build appended where (an incremental build equals a full refresh).

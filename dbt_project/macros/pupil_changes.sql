@@ -111,11 +111,15 @@
 {#- 'all', 'changed' or 'none' (see the top of this file). Run time only. -#}
 {% macro pupil_change_mode(this_relation, periods_relation) -%}
     {%- if not execute or not is_incremental() -%}{{ return('all') }}{%- endif -%}
-    {%- set built_from = sibling_relation(this_relation, 'built_from') -%}
-    {%- set change_build = sibling_relation(periods_relation, 'change_build') -%}
-    {%- if not relation_exists(built_from) or not relation_exists(change_build) -%}
+    {%- set state = [sibling_relation(this_relation, 'built_from'),
+                     sibling_relation(periods_relation, 'change_build')] -%}
+    {%- for suffix in config.get('pupil_change_state', []) -%}
+        {%- do state.append(sibling_relation(this_relation, suffix)) -%}
+    {%- endfor -%}
+    {%- for relation in state if not relation_exists(relation) -%}
         {{ return('all') }}
-    {%- endif -%}
+    {%- endfor -%}
+    {%- set built_from, change_build = state[0], state[1] -%}
     {%- set rows = run_query(
         "select built_from.build_id, built_from.settings, change_build.build_id, "
         ~ "change_build.after_build_id from " ~ built_from ~ " as built_from cross join "
@@ -129,50 +133,69 @@
     {{ return('all') }}
 {%- endmacro %}
 
-{#- The condition on `records` (student_key, school_year) of the rows this build writes,
-    or none: every row. -#}
-{% macro changed_pupils_condition(this_relation, periods_relation, records) -%}
+{#- The condition on `records` of the rows this build writes, or none: every row. By
+    (student_key, school_year), or with `by_school_year=false` by student_key: every school
+    year of a pupil with a change (a streak of absences runs on across school years). -#}
+{% macro changed_pupils_condition(this_relation, periods_relation, records, by_school_year=true,
+                                 numbered=false) -%}
     {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
     {%- if mode == 'none' -%}
     {{ return('1 = 0') }}
+    {%- elif mode == 'changed' and numbered -%}
+    {#- `records` has pupil_id (macro pupil_numbers), not the key. -#}
+    {{ return('exists (select 1 from ' ~ sibling_relation(periods_relation, 'changed_pupils')
+              ~ ' as changed_pupils inner join ' ~ sibling_relation(this_relation, 'pupil_numbers')
+              ~ ' as numbered on changed_pupils.student_key = numbered.student_key'
+              ~ ' where numbered.pupil_id = ' ~ records ~ '.pupil_id'
+              ~ ' and changed_pupils.school_year = ' ~ records ~ '.school_year)') }}
     {%- elif mode == 'changed' -%}
     {{ return('exists (select 1 from ' ~ sibling_relation(periods_relation, 'changed_pupils')
               ~ ' as changed_pupils where changed_pupils.student_key = ' ~ records
-              ~ '.student_key and changed_pupils.school_year = ' ~ records ~ '.school_year)') }}
+              ~ '.student_key'
+              ~ (' and changed_pupils.school_year = ' ~ records ~ '.school_year' if by_school_year else '')
+              ~ ')') }}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}
 
 {#- A select of the records of int_pupil_periods this build reads: the changed pupils'. -#}
-{% macro changed_pupil_periods(this_relation, periods_relation) -%}
-    {%- set condition = changed_pupils_condition(this_relation, periods_relation, 'pupil_periods') -%}
+{% macro changed_pupil_periods(this_relation, periods_relation, by_school_year=true) -%}
+    {{ changed_pupil_rows(this_relation, periods_relation, periods_relation, by_school_year) }}
+{%- endmacro %}
+
+{#- The same of another pupil-level relation (student_key, school_year) built from
+    int_pupil_periods in the same run (the year-to-date series). -#}
+{% macro changed_pupil_rows(this_relation, periods_relation, rows_relation, by_school_year=true) -%}
+    {%- set condition = changed_pupils_condition(this_relation, periods_relation, 'pupil_rows',
+                                                 by_school_year) -%}
     select *
     {%- if condition is none %}
-    from {{ periods_relation }}
+    from {{ rows_relation }}
     {%- else %}
-    from {{ periods_relation }} as pupil_periods
+    from {{ rows_relation }} as pupil_rows
     where {{ condition }}
     {%- endif %}
 {%- endmacro %}
 
 {#- Pre-hook: delete the rows this build writes again. -#}
-{% macro delete_changed_pupils(this_relation, periods_relation) -%}
-    {{ return(adapter.dispatch('delete_changed_pupils', 'absence')(this_relation, periods_relation)) }}
+{% macro delete_changed_pupils(this_relation, periods_relation, by_school_year=true, numbered=false) -%}
+    {{ return(adapter.dispatch('delete_changed_pupils', 'absence')(this_relation, periods_relation, by_school_year, numbered)) }}
 {%- endmacro %}
 
-{% macro default__delete_changed_pupils(this_relation, periods_relation) -%}
+{% macro default__delete_changed_pupils(this_relation, periods_relation, by_school_year, numbered) -%}
     {%- if is_incremental() -%}
     {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
     {%- if mode == 'all' -%}
     delete from {{ this_relation }}
     {%- elif mode == 'changed' -%}
     delete from {{ this_relation }}
-    where {{ changed_pupils_condition(this_relation, periods_relation, this_relation) }}
+    where {{ changed_pupils_condition(this_relation, periods_relation, this_relation, by_school_year,
+                                      numbered) }}
     {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__delete_changed_pupils(this_relation, periods_relation) -%}
+{% macro spark__delete_changed_pupils(this_relation, periods_relation, by_school_year, numbered) -%}
 {%- endmacro %}
 
 {#- Post-hook: remember the build of int_pupil_periods these rows reflect. -#}
@@ -193,4 +216,122 @@
 {%- endmacro %}
 
 {% macro spark__remember_pupil_changes_seen(this_relation, periods_relation) -%}
+{%- endmacro %}
+
+{#- ---- Pupil numbers (int_pupil_period_totals, DuckDB) --------------------------------
+
+    absence_rates counts distinct pupils over tens of millions of rows; a dense integer per
+    pupil instead of the 64-character key keeps its hash tables small. An incremental build
+    must number a pupil as the build before it did, so the numbers are kept beside the model
+    (`<model>__pupil_numbers`; the model's `pupil_change_state` names it, and without the
+    table it is built whole): a build that rebuilds everything numbers every pupil afresh
+    (in key order), a build of changed pupils numbers the new ones after the highest number.
+    A post-hook saves what the model used, before `remember_pupil_changes_seen` moves on. -#}
+
+{#- A select of (student_key, pupil_id) for every pupil of `records` (a CTE of the model's
+    pupil periods). -#}
+{% macro pupil_numbers(this_relation, periods_relation, records) -%}
+    {{ return(adapter.dispatch('pupil_numbers', 'absence')(this_relation, periods_relation, records)) }}
+{%- endmacro %}
+
+{% macro default__pupil_numbers(this_relation, periods_relation, records) -%}
+    {%- if pupil_change_mode(this_relation, periods_relation) == 'all' %}
+    {{ number_pupils_afresh(records) }}
+    {%- else %}
+    {%- set numbers = sibling_relation(this_relation, 'pupil_numbers') %}
+    select student_key, pupil_id
+    from {{ numbers }}
+
+    union all
+
+    {{ number_new_pupils(numbers, records) }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Spark builds the model whole and counts the keys themselves: its row_number() needs an
+    order, and monotonically_increasing_id() is not deterministic (a plan that reads the
+    CTE twice would number it twice). -#}
+{% macro spark__pupil_numbers(this_relation, periods_relation, records) -%}
+    select distinct
+        student_key,
+        student_key as pupil_id
+
+    from {{ records }}
+{%- endmacro %}
+
+{% macro number_pupils_afresh(records) -%}
+    select
+        student_key,
+        dense_rank() over (order by student_key) as pupil_id
+
+    from (select distinct student_key from {{ records }}) as pupils
+{%- endmacro %}
+
+{% macro number_new_pupils(numbers, records) -%}
+    select
+        new_pupils.student_key,
+        (select coalesce(max(pupil_id), 0) from {{ numbers }})
+            + row_number() over (order by new_pupils.student_key) as pupil_id
+
+    from (select distinct student_key from {{ records }}) as new_pupils
+
+    where not exists (
+        select 1
+        from {{ numbers }} as numbered
+        where numbered.student_key = new_pupils.student_key
+    )
+{%- endmacro %}
+
+{#- Post-hook: keep the numbers this build used. -#}
+{% macro remember_pupil_numbers(this_relation, periods_relation) -%}
+    {{ return(adapter.dispatch('remember_pupil_numbers', 'absence')(this_relation, periods_relation)) }}
+{%- endmacro %}
+
+{% macro default__remember_pupil_numbers(this_relation, periods_relation) -%}
+    {%- set numbers = sibling_relation(this_relation, 'pupil_numbers') -%}
+    {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
+    {%- if mode == 'all' -%}
+    create or replace table {{ numbers }} as
+    {{ number_pupils_afresh(periods_relation) }}
+    {%- elif mode == 'changed' -%}
+    insert into {{ numbers }}
+    with pupil_periods as (
+        {{ changed_pupil_periods(this_relation, periods_relation) }}
+    )
+    {{ number_new_pupils(numbers, 'pupil_periods') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__remember_pupil_numbers(this_relation, periods_relation) -%}
+{%- endmacro %}
+
+{#- ---- Sunday snapshots (int_pupil_tier_snapshots, DuckDB) ----------------------------
+
+    A snapshot is every pupil's state on every Sunday of the school year up to the latest
+    data, so a night that brings later data adds a Sunday for every pupil, changed or not.
+    A build of changed pupils therefore writes the changed pupils' snapshots whole, and
+    carries every other pupil's last snapshot forward to the Sundays after it (their state
+    cannot have changed: none of their records did). The Sundays after the latest data (a
+    correction that took the latest days away) are deleted first. -#}
+
+{#- Pre-hook: delete the snapshots dated after the latest data of their school year. -#}
+{% macro delete_snapshots_after_latest_data(this_relation, periods_relation, series_relation) -%}
+    {{ return(adapter.dispatch('delete_snapshots_after_latest_data', 'absence')(this_relation, periods_relation, series_relation)) }}
+{%- endmacro %}
+
+{% macro default__delete_snapshots_after_latest_data(this_relation, periods_relation, series_relation) -%}
+    {%- if is_incremental() and pupil_change_mode(this_relation, periods_relation) == 'changed' -%}
+    delete from {{ this_relation }}
+    where as_of_date > coalesce(
+        (
+            select max(series.period_end)
+            from {{ series_relation }} as series
+            where series.school_year = {{ this_relation }}.school_year
+        ),
+        cast('0001-01-01' as date)
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_snapshots_after_latest_data(this_relation, periods_relation, series_relation) -%}
 {%- endmacro %}

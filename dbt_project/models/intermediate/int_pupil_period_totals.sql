@@ -6,6 +6,24 @@
 -- CTE into every branch of the roll-up that reads it, and the plan of the whole mart grew
 -- past what its optimiser could hold (out of memory after eight minutes on six
 -- municipalities); DuckDB writes it in seconds at national scale. Pupil-level, restricted.
+--
+-- Incremental on DuckDB: a build writes the (pupil, school year) rows whose records changed
+-- in the last build of int_pupil_periods (macros/pupil_changes.sql), with the pupil numbers
+-- the builds before it gave (macro pupil_numbers). The municipality's coverage_end, which
+-- a night moves for every pupil of a municipality that delivered, is joined in
+-- absence_rates.
+
+{{ config(
+    materialized=pupil_level_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pupil_change_state=['pupil_numbers'],
+    pre_hook="{{ delete_changed_pupils(this, ref('int_pupil_periods'), numbered=true) }}",
+    post_hook=[
+        "{{ remember_pupil_numbers(this, ref('int_pupil_periods')) }}",
+        "{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
+    ],
+) }}
 
 {%- set measures = [
     'scheduled_lessons', 'absent_lessons', 'illness_lessons', 'authorised_lessons',
@@ -15,35 +33,24 @@
     {%- for measure in measures %}sum({{ measure }}) as {{ measure }}{% if not loop.last %},
         {% endif %}{% endfor -%}
 {%- endset %}
-{#- coverage_end follows from municipality_code: carried along, it never splits a group. #}
 {%- set pupil_columns = ['pupil_id', 'region_code', 'municipality_code', 'school_code',
-                         'grade_band', 'school_year', 'coverage_end'] %}
+                         'grade_band', 'school_year'] %}
 
 with
 
 pupil_periods as (
 
-    select * from {{ ref('int_pupil_periods') }}
-
-),
-
-coverage as (
-
-    select * from {{ ref('int_municipality_coverage') }}
+    {{ changed_pupil_periods(this, ref('int_pupil_periods')) }}
 
 ),
 
 -- Pupil keys are 64-character pseudonyms; on DuckDB every aggregation and distinct count
--- of absence_rates works on a dense integer per pupil instead (exact, numbered afresh in
--- each build), which keeps the hash tables a fraction of the size at national scale
--- (macro pupil_number).
+-- of absence_rates works on a dense integer per pupil instead (exact, kept from build to
+-- build), which keeps the hash tables a fraction of the size at national scale
+-- (macro pupil_numbers).
 pupils as (
 
-    select
-        student_key,
-        {{ pupil_number('student_key') }} as pupil_id
-
-    from (select distinct student_key from pupil_periods)
+    {{ pupil_numbers(this, ref('int_pupil_periods'), 'pupil_periods') }}
 
 ),
 
@@ -59,7 +66,6 @@ pupil_week_parts as (
         pupil_periods.school_code,
         pupil_periods.grade_band,
         pupil_periods.school_year,
-        coverage.coverage_end,
         {{ week_start('pupil_periods.period_end') }} as week_start,
         {{ month_start('pupil_periods.period_end') }} as month_start,
         {%- for measure in measures %}
@@ -71,9 +77,6 @@ pupil_week_parts as (
     inner join pupils
         on pupil_periods.student_key = pupils.student_key
 
-    left join coverage
-        on pupil_periods.municipality_code = coverage.municipality_code
-
     group by
         pupils.pupil_id,
         pupil_periods.region_code,
@@ -81,7 +84,6 @@ pupil_week_parts as (
         pupil_periods.school_code,
         pupil_periods.grade_band,
         pupil_periods.school_year,
-        coverage.coverage_end,
         {{ week_start('pupil_periods.period_end') }},
         {{ month_start('pupil_periods.period_end') }}
 

@@ -3,14 +3,114 @@
 -- record of the school year counting on or before that Sunday and an enrolment not ended
 -- before the Monday of that week; their school and grade are those of their latest record
 -- on or before the Sunday. Pupils x Sundays (about 40 a year), never pupils x days.
+--
+-- Incremental on DuckDB (macros/pupil_changes.sql): a build writes every snapshot of the
+-- pupils whose records changed in the last build of int_pupil_periods. Every other pupil
+-- gets the Sundays the night's data added after the last one built: their state on that
+-- Sunday (the row built) is their first state, then the points of their series after it
+-- (records of a week whose Sunday the data had not reached yet).
+
+{{ config(
+    materialized=pupil_level_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=[
+        "{{ delete_changed_pupils(this, ref('int_pupil_periods')) }}",
+        "{{ delete_snapshots_after_latest_data(this, ref('int_pupil_periods'), ref('int_pupil_ytd_series')) }}",
+    ],
+    post_hook="{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
+) }}
+
+{%- set mode = pupil_change_mode(this, ref('int_pupil_periods')) %}
 
 with
 
-series as (
+-- Every pupil's series sets the Sundays.
+all_series as (
 
     select * from {{ ref('int_pupil_ytd_series') }}
 
 ),
+
+{%- if mode == 'changed' %}
+
+-- The rows left after the pre-hooks: the other pupils', up to the latest data.
+last_built_sundays as (
+
+    select
+        school_year,
+        max(as_of_date) as last_sunday
+
+    from {{ this }}
+
+    group by school_year
+
+),
+
+-- The series the build reads, with the Sunday after which it writes (null: every one). The
+-- changed pupils' whole series; the others' points in the weeks after the last Sunday built.
+series as (
+
+    select
+        *,
+        cast(null as date) as carried_from
+
+    from ({{ changed_pupil_rows(this, ref('int_pupil_periods'), ref('int_pupil_ytd_series')) }})
+        as changed_series
+
+    union all
+
+    select
+        all_series.*,
+        coalesce(last_built_sundays.last_sunday, cast('0001-01-01' as date)) as carried_from
+
+    from all_series
+
+    left join last_built_sundays
+        on all_series.school_year = last_built_sundays.school_year
+
+    where not {{ changed_pupils_condition(this, ref('int_pupil_periods'), 'all_series') }}
+        and {{ week_end('all_series.period_end') }}
+        > coalesce(last_built_sundays.last_sunday, cast('0001-01-01' as date))
+
+),
+
+-- The other pupils' state on the last Sunday built: the first state the build carries.
+built_states as (
+
+    select
+        built.student_key,
+        built.school_year,
+        built.as_of_date as week_sunday,
+        built.municipality_code,
+        built.region_code,
+        built.school_code,
+        built.grade,
+        built.grade_band,
+        built.ytd_scheduled_lessons,
+        built.ytd_absent_lessons,
+        built.as_of_date as carried_from
+
+    from {{ this }} as built
+
+    inner join last_built_sundays
+        on built.school_year = last_built_sundays.school_year
+        and built.as_of_date = last_built_sundays.last_sunday
+
+),
+{%- else %}
+
+series as (
+
+    select
+        *,
+        cast(null as date) as carried_from
+
+    from ({{ changed_pupil_rows(this, ref('int_pupil_periods'), ref('int_pupil_ytd_series')) }})
+        as changed_series
+
+),
+{%- endif %}
 
 enrolments as (
 
@@ -33,12 +133,19 @@ week_states as (
         grade,
         grade_band,
         ytd_scheduled_lessons,
-        ytd_absent_lessons
+        ytd_absent_lessons,
+        carried_from
 
     from series
 
     where next_period_end is null
         or next_period_end > {{ week_end('period_end') }}
+    {%- if mode == 'changed' %}
+
+    union all
+
+    select * from built_states
+    {%- endif %}
 
 ),
 
@@ -49,7 +156,7 @@ school_year_bounds as (
         min({{ school_year_start('period_end') }}) as school_year_start,
         max(period_end) as latest_period_end
 
-    from series
+    from all_series
 
     group by school_year
 
@@ -80,7 +187,8 @@ pupil_years as (
     select
         student_key,
         school_year,
-        min(week_sunday) as first_sunday
+        min(week_sunday) as first_sunday,
+        max(carried_from) as carried_from
 
     from week_states
 
@@ -107,7 +215,8 @@ pupil_sundays as (
     select
         pupil_years.student_key,
         pupil_years.school_year,
-        sundays.as_of_date
+        sundays.as_of_date,
+        pupil_years.carried_from
 
     from pupil_years
 
@@ -125,6 +234,7 @@ numbered as (
         pupil_sundays.student_key,
         pupil_sundays.school_year,
         pupil_sundays.as_of_date,
+        pupil_sundays.carried_from,
         week_states.municipality_code,
         week_states.region_code,
         week_states.school_code,
@@ -158,6 +268,7 @@ carried as (
         student_key,
         school_year,
         as_of_date,
+        carried_from,
         {%- for column in carried_columns %}
         max({{ column }}) over (
             partition by student_key, school_year, state_number
@@ -189,6 +300,7 @@ snapshots as (
         on carried.student_key = pupil_enrolment_ends.student_key
 
     where pupil_enrolment_ends.enrolled_until >= {{ add_days('carried.as_of_date', -6) }}
+        and (carried.carried_from is null or carried.as_of_date > carried.carried_from)
 
 )
 

@@ -14,9 +14,23 @@
 
 with
 
+coverage as (
+
+    select * from {{ ref('int_municipality_coverage') }}
+
+),
+
+-- coverage_end follows from municipality_code: carried along, it never splits a group.
 pupil_period_totals as (
 
-    select * from {{ ref('int_pupil_period_totals') }}
+    select
+        totals.*,
+        coverage.coverage_end
+
+    from {{ ref('int_pupil_period_totals') }} as totals
+
+    left join coverage
+        on totals.municipality_code = coverage.municipality_code
 
 ),
 
