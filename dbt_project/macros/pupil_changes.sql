@@ -1,7 +1,7 @@
 {#- The pupil-level models after int_pupil_periods rebuild only the pupils whose records
-    changed (DuckDB). Each of them computes within a (student_key, school_year): the
-    running totals, the tiers and the crossings of one pupil in one school year never read
-    another's.
+    changed (DuckDB): the year-to-date series, the period totals and the streak events
+    compute within one pupil (and school year), never reading another pupil's rows; the
+    Sunday snapshots also need the latest data of everyone (see the end of this file).
 
     int_pupil_periods says what its build changed, in two tables beside it (written by its
     hooks, in its build's transaction):
@@ -310,9 +310,10 @@
     A snapshot is every pupil's state on every Sunday of the school year up to the latest
     data, so a night that brings later data adds a Sunday for every pupil, changed or not.
     A build of changed pupils therefore writes the changed pupils' snapshots whole, and
-    carries every other pupil's last snapshot forward to the Sundays after it (their state
-    cannot have changed: none of their records did). The Sundays after the latest data (a
-    correction that took the latest days away) are deleted first. -#}
+    gives every other pupil the Sundays after the last one built: from their row on that
+    Sunday and the points of their series after it (a week's records may have been loaded
+    before the data reached its Sunday). The Sundays after the latest data (a correction
+    that took the latest days away) are deleted first. -#}
 
 {#- Pre-hook: delete the snapshots dated after the latest data of their school year. -#}
 {% macro delete_snapshots_after_latest_data(this_relation, periods_relation, series_relation) -%}
