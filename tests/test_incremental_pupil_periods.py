@@ -1,12 +1,12 @@
 """int_pupil_periods is incremental by week and by pupil, and the pupil-level models after it
 (year-to-date series, streak events, period totals, Sunday tier snapshots) by the pupils
-whose records changed,
-seen through Dagster.
+whose records changed, seen through Dagster.
 
 The dbt assets of the real definitions (`pipelines.definitions.defs`, `absence_dbt_assets`) are
 materialised on a small real warehouse (three municipalities, two school weeks): a first build;
-a second one after 091 corrects its second week (same enrolments), 837 re-sends its second
-week with one pupil moved to another school, and 179 delivers nothing; then a build that has
+a second one after 091 corrects its second week (same enrolments) and sends a third, 837
+re-sends its second week with one pupil moved to another school, and 179 delivers nothing
+(its pupils get the new Sunday all the same); then a build that has
 lost its state tables; then a full refresh. A row tagged after the first build survives a
 build exactly when the build did not write it again (the trick of tests/test_lifecycle.py).
 """
@@ -214,8 +214,8 @@ def builds(tmp_path_factory):
         mp.setenv("ABSENCE_LANDING", str(settings.landing))
         mp.setenv("ABSENCE_WAREHOUSE", str(settings.warehouse))
         mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        # The selection is int_pupil_periods and its upstream only: run the dbt tests whose
-        # parents are all selected, not those that also read the marts (not built here).
+        # The selection is the pupil-level models and their upstream only: run the dbt tests
+        # whose parents are all selected, not those that also read the marts (not built here).
         mp.setenv("DBT_INDIRECT_SELECTION", "cautious")
         ensure_layout(settings)
 
