@@ -44,7 +44,7 @@ test: $(SPARK_STAMP)
 	   openssh-server) >/dev/null 2>&1; } || echo "sshd not installed: SFTP tests will be skipped"
 	@# Two workers on the two cores; a test file stays on one worker, so a module shares its
 	@# one built warehouse (module-scoped fixtures) as before.
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
 run: $(STAMP)
 	$(BIN)/absence run

@@ -9,12 +9,19 @@ re-sends its second week with one pupil moved to another school, and 179 deliver
 (its pupils get the new Sunday all the same); then a build that has
 lost its state tables; then a full refresh. A row tagged after the first build survives a
 build exactly when the build did not write it again (the trick of tests/test_lifecycle.py).
+The uniqueness tests of the two largest models test the rows the build wrote: on a copy of
+the warehouse after the second build, dbt runs them with a duplicated row planted.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -32,6 +39,12 @@ YTD_SERIES = dg.AssetKey("int_pupil_ytd_series")
 PUPIL_LEVEL = [YTD_SERIES, dg.AssetKey("int_pupil_streak_events"),
                dg.AssetKey("int_pupil_period_totals"), dg.AssetKey("int_pupil_tier_snapshots")]
 STATE = ("int_pupil_periods__built_weeks", "int_pupil_periods__built_enrolments")
+UNIQUENESS_TESTS = (
+    "unique_combination_of_columns_int_pupil_periods_municipality_code__student_key__period_start"
+    "__period_end__int_pupil_periods",
+    "unique_combination_of_columns_int_pupil_ytd_series_student_key__school_year__period_end"
+    "__int_pupil_periods",
+)
 
 
 def _ingest(settings: Settings, folder) -> None:
@@ -57,6 +70,33 @@ def _build(defs, dbt_assets, settings: Settings, *, full_refresh: bool = False) 
     assert result.success
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert {PUPIL_PERIODS, *PUPIL_LEVEL} <= materialized
+
+
+def _uniqueness_failures(settings: Settings, target: Path, duplicated: list[str],
+                         every_row: bool = False) -> dict[str, int]:
+    """On a copy of the warehouse, the first row of each pupil in `duplicated` written twice
+    into int_pupil_periods and int_pupil_ytd_series; then `dbt test` of their uniqueness
+    tests (in a process of its own). The failing rows per test, by test name."""
+    copy = Settings(landing=settings.landing, warehouse=target / "warehouse")
+    shutil.copytree(settings.warehouse, copy.warehouse)
+    with duckdb.connect(str(copy.warehouse_db)) as con:
+        for key in duplicated:
+            for table, order in (("int_pupil_periods", "period_end"),
+                                 ("int_pupil_ytd_series", "period_end")):
+                con.execute(f"insert into {table} select * from {table} "
+                            f"where student_key = ? order by {order} limit 1", [key])
+    dbt_vars = {**copy.dbt_vars(), **({"test_every_row": True} if every_row else {})}
+    done = subprocess.run([
+        str(Path(sys.executable).parent / "dbt"), "test", "--select", *UNIQUENESS_TESTS,
+        "--target", copy.engine, "--project-dir", str(copy.dbt_project_dir),
+        "--profiles-dir", str(copy.dbt_project_dir), "--target-path", str(target / "dbt"),
+        "--vars", json.dumps(dbt_vars)], env={**os.environ, **copy.dbt_environment()},
+        capture_output=True, text=True)
+    results = [r for r in json.loads((target / "dbt" / "run_results.json").read_text("utf-8"))[
+        "results"] if r["unique_id"].startswith("test.")]
+    assert {r["unique_id"].split(".")[2] for r in results} == set(UNIQUENESS_TESTS), done.stdout
+    return {("ytd_series" if "ytd_series" in r["unique_id"] else "pupil_periods"): r["failures"] or 0
+            for r in results}
 
 
 def _query(settings: Settings, sql: str) -> list[tuple]:
@@ -285,6 +325,17 @@ def builds(tmp_path_factory):
         _unmark(settings, marked)
         state["incremental"] = _pupil_periods(settings)
 
+        # The uniqueness tests after the second build: a duplicate of a pupil it did not
+        # write (179's), then of one it wrote (091's), then 179's with every row tested.
+        unchanged = sorted(state["pupils_of_179"])[0][0]
+        changed = sorted(state["changed_pupils"])[0][0]
+        assert (changed,) not in state["pupils_of_179"]
+        state["uniqueness"] = {
+            "unchanged": _uniqueness_failures(settings, root / "unique-1", [unchanged]),
+            "changed": _uniqueness_failures(settings, root / "unique-2", [unchanged, changed]),
+            "every_row": _uniqueness_failures(settings, root / "unique-3", [unchanged],
+                                              every_row=True)}
+
         # Lost state (a warehouse from before the state tables): everything is built again.
         _mark(settings, moved_key)
         with duckdb.connect(str(settings.warehouse_db)) as con:
@@ -387,3 +438,12 @@ def test_the_incremental_result_equals_a_full_refresh(builds):
     for table, rows in builds["full_refresh_downstream"].items():
         assert builds["incremental_downstream"][table] == rows, table
         assert len(rows) > 100, table
+
+
+def test_the_uniqueness_tests_read_the_rows_the_build_wrote(builds):
+    """A duplicate of a pupil the build did not write passes (it was tested when written),
+    one of a changed pupil fails, and with `test_every_row` every row is tested."""
+    uniqueness = builds["uniqueness"]
+    assert uniqueness["unchanged"] == {"pupil_periods": 0, "ytd_series": 0}, uniqueness
+    assert uniqueness["changed"] == {"pupil_periods": 1, "ytd_series": 1}, uniqueness
+    assert uniqueness["every_row"] == {"pupil_periods": 1, "ytd_series": 1}, uniqueness

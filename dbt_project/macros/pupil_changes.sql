@@ -85,18 +85,31 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Post-hook: add the pupils of the rows this build wrote, before the state tables of
-    macros/incremental.sql move on (they say which rows those are). -#}
+{#- Post-hook: add the pupils of the rows this build appended. dbt-duckdb's incremental
+    materialisation builds them into a temporary table of this connection
+    (`<model>__dbt_tmp<timestamp>`, macro make_temp_relation) and drops it only after the
+    post-hooks: a night's rows, not the whole model. Should that table not be found (another
+    dbt-duckdb), the rows are found in the model again. -#}
 {% macro record_pupil_changes(this_relation, partitions, enrolments) -%}
     {{ return(adapter.dispatch('record_pupil_changes', 'absence')(this_relation, partitions, enrolments)) }}
 {%- endmacro %}
 
 {% macro default__record_pupil_changes(this_relation, partitions, enrolments) -%}
     {%- if is_incremental() and built_state(this_relation) is not none -%}
+    {%- set appended = [] %}
+    {%- if execute %}
+        {%- set appended = run_query(
+            "select table_name from duckdb_tables() where temporary and starts_with(table_name, '"
+            ~ this_relation.identifier ~ "__dbt_tmp')").columns[0].values() %}
+    {%- endif %}
     insert into {{ sibling_relation(this_relation, 'changed_pupils') }}
     select distinct student_key, school_year
+    {%- if appended | length == 1 %}
+    from temp.main."{{ appended[0] }}"
+    {%- else %}
     from {{ this_relation }}
     where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=false) }}
+    {%- endif %}
     {%- elif not is_incremental() -%}
     {#- Created whole (first build, full refresh): the pre-hook had no table to read. -#}
     {{ start_pupil_changes(this_relation, rebuilt_all=true) }}
@@ -205,6 +218,8 @@
 
 {% macro default__remember_pupil_changes_seen(this_relation, periods_relation) -%}
     {%- set change_build = sibling_relation(periods_relation, 'change_build') -%}
+    {#- Still the mode of this build: `built_from` moves on only here. -#}
+    {%- set rebuilt_all = pupil_change_mode(this_relation, periods_relation) == 'all' -%}
     create or replace table {{ sibling_relation(this_relation, 'built_from') }} as
     select
         {%- if relation_exists(change_build) %}
@@ -212,7 +227,8 @@
         {%- else %}
         cast(null as varchar) as build_id,
         {%- endif %}
-        cast('{{ pupil_change_settings() }}' as varchar) as settings
+        cast('{{ pupil_change_settings() }}' as varchar) as settings,
+        {{ 'true' if rebuilt_all else 'false' }} as rebuilt_all
 {%- endmacro %}
 
 {% macro spark__remember_pupil_changes_seen(this_relation, periods_relation) -%}
@@ -335,4 +351,53 @@
 {%- endmacro %}
 
 {% macro spark__delete_snapshots_after_latest_data(this_relation, periods_relation, series_relation) -%}
+{%- endmacro %}
+
+{#- ---- The rows a build wrote, for the data tests (DuckDB) ----------------------------
+
+    A data test of a pupil-level model that checks rows within one pupil (and school year),
+    such as a uniqueness test on columns that include the pupil, can only fail on rows the
+    last build wrote: every other row passed when it was written. At national scale the
+    two uniqueness tests of int_pupil_periods and int_pupil_ytd_series read tens of millions
+    of rows every night; restricted to the changed pupils they read a night's worth.
+
+    The condition holds for the rows of the changed pupils when the last build of the model
+    wrote only those (int_pupil_periods: it changed from an earlier build; a model after it:
+    it reflects that build and did not rebuild everything); otherwise it is none: every row
+    is tested, as after a first build or `--full-refresh`, and on Spark. The variable
+    `test_every_row` (`dbt test --vars '{test_every_row: true}'`) tests every row whatever
+    the last build did, e.g. after a test's definition changed. -#}
+{% macro rows_written_condition(model_relation, periods_identifier, rows, by_school_year=true) -%}
+    {{ return(adapter.dispatch('rows_written_condition', 'absence')(model_relation, periods_identifier, rows, by_school_year)) }}
+{%- endmacro %}
+
+{% macro default__rows_written_condition(model_relation, periods_identifier, rows, by_school_year) -%}
+    {%- if not execute or var('test_every_row', false) -%}{{ return(none) }}{%- endif -%}
+    {%- set periods_relation = model_relation.incorporate(path={'identifier': periods_identifier}) -%}
+    {%- set change_build = sibling_relation(periods_relation, 'change_build') -%}
+    {%- set changed = sibling_relation(periods_relation, 'changed_pupils') -%}
+    {%- set state = [change_build, changed] -%}
+    {%- if model_relation.identifier == periods_identifier -%}
+        {%- set question = "select after_build_id is not null from " ~ change_build -%}
+    {%- else -%}
+        {%- set built_from = sibling_relation(model_relation, 'built_from') -%}
+        {%- do state.append(built_from) -%}
+        {%- set question = "select built_from.build_id = change_build.build_id"
+            ~ " and change_build.after_build_id is not null and not built_from.rebuilt_all"
+            ~ " from " ~ built_from ~ " as built_from cross join " ~ change_build
+            ~ " as change_build" -%}
+    {%- endif -%}
+    {%- for relation in state if not relation_exists(relation) -%}
+        {{ return(none) }}
+    {%- endfor -%}
+    {%- set answer = run_query(question).rows -%}
+    {%- if answer | length != 1 or not answer[0][0] -%}{{ return(none) }}{%- endif -%}
+    {{ return('exists (select 1 from ' ~ changed ~ ' as changed_pupils'
+              ~ ' where changed_pupils.student_key = ' ~ rows ~ '.student_key'
+              ~ (' and changed_pupils.school_year = ' ~ rows ~ '.school_year' if by_school_year else '')
+              ~ ')') }}
+{%- endmacro %}
+
+{% macro spark__rows_written_condition(model_relation, periods_identifier, rows, by_school_year) -%}
+    {{ return(none) }}
 {%- endmacro %}
