@@ -390,6 +390,14 @@
     {%- for relation in state if not relation_exists(relation) -%}
         {{ return(none) }}
     {%- endfor -%}
+    {%- if state | length == 3 and run_query(
+            "select count(*) from information_schema.columns where table_catalog = '"
+            ~ built_from.database ~ "' and table_schema = '" ~ built_from.schema
+            ~ "' and table_name = '" ~ built_from.identifier
+            ~ "' and column_name = 'rebuilt_all'").rows[0][0] == 0 -%}
+        {#- Written before builds said whether they rebuilt everything. -#}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set answer = run_query(question).rows -%}
     {%- if answer | length != 1 or not answer[0][0] -%}{{ return(none) }}{%- endif -%}
     {{ return('exists (select 1 from ' ~ changed ~ ' as changed_pupils'
