@@ -14,13 +14,14 @@ TEST_KEY = "test-pseudonym-key-not-secret"
 
 # `make test` hands whole modules to its workers (--dist loadfile, in this order: the Makefile
 # turns off xdist's reordering by test count). Starting the longest first keeps one of them
-# from starting last while the other workers sit idle. Seconds per module on the CI machine,
-# roughly (`pytest --durations=0`); modules not named take less than a minute.
+# from starting last while the other workers sit idle. Seconds per module with three workers
+# on the 2-core CI machine (sums of `pytest --durations=0`); modules not named take less than
+# a minute.
 MODULE_SECONDS = {
-    "test_engines.py": 600, "test_crash_safety.py": 420, "test_adversarial.py": 330,
-    "test_lifecycle.py": 260, "test_profiles.py": 250, "test_end_to_end.py": 240,
-    "test_daemon.py": 200, "test_quality.py": 180, "test_incremental_pupil_periods.py": 170,
-    "test_privacy.py": 150, "test_pull.py": 150,
+    "test_engines.py": 750, "test_crash_safety.py": 720, "test_lifecycle.py": 480,
+    "test_adversarial.py": 450, "test_profiles.py": 330, "test_end_to_end.py": 300,
+    "test_daemon.py": 180, "test_incremental_pupil_periods.py": 150, "test_quality.py": 130,
+    "test_privacy.py": 120, "test_pull.py": 80, "test_settings.py": 60,
 }
 
 
