@@ -42,8 +42,9 @@ test: $(SPARK_STAMP)
 	@command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	   openssh-server) >/dev/null 2>&1; } || echo "sshd not installed: SFTP tests will be skipped"
-	@# Three workers on two cores: a worker waiting on a subprocess (dbt, a JVM, a server)
-	@# leaves its core to another. A test file stays on one worker, so a module shares its
+	@# Three workers on two cores, so that a worker waiting on a subprocess or a server leaves
+	@# its core to another (a small gain: the cores are mostly busy, README "Tests"). A test
+	@# file stays on one worker, so a module shares its
 	@# one built warehouse (module-scoped fixtures); the longest files start first
 	@# (tests/conftest.py), in that order (--no-loadscope-reorder).
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
