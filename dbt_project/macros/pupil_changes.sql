@@ -38,13 +38,14 @@
 {%- endmacro %}
 
 {#- Asks the database, not dbt's relation cache: the change tables are created by hooks,
-    which the cache does not see within a run. -#}
-{% macro relation_exists(relation) -%}
+    which the cache does not see within a run. With `column`: the table has that column. -#}
+{% macro relation_exists(relation, column=none) -%}
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
     {%- set found = run_query(
-        "select count(*) from information_schema.tables where table_catalog = '"
-        ~ relation.database ~ "' and table_schema = '" ~ relation.schema
-        ~ "' and table_name = '" ~ relation.identifier ~ "'").rows[0][0] -%}
+        "select count(*) from information_schema." ~ ('columns' if column else 'tables')
+        ~ " where table_catalog = '" ~ relation.database ~ "' and table_schema = '"
+        ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'"
+        ~ (" and column_name = '" ~ column ~ "'" if column else '')).rows[0][0] -%}
     {{ return(found > 0) }}
 {%- endmacro %}
 
@@ -367,11 +368,11 @@
     is tested, as after a first build or `--full-refresh`, and on Spark. The variable
     `test_every_row` (`dbt test --vars '{test_every_row: true}'`) tests every row whatever
     the last build did, e.g. after a test's definition changed. -#}
-{% macro rows_written_condition(model_relation, periods_identifier, rows, by_school_year=true) -%}
-    {{ return(adapter.dispatch('rows_written_condition', 'absence')(model_relation, periods_identifier, rows, by_school_year)) }}
+{% macro rows_written_condition(model_relation, periods_identifier, rows) -%}
+    {{ return(adapter.dispatch('rows_written_condition', 'absence')(model_relation, periods_identifier, rows)) }}
 {%- endmacro %}
 
-{% macro default__rows_written_condition(model_relation, periods_identifier, rows, by_school_year) -%}
+{% macro default__rows_written_condition(model_relation, periods_identifier, rows) -%}
     {%- if not execute or var('test_every_row', false) -%}{{ return(none) }}{%- endif -%}
     {%- set periods_relation = model_relation.incorporate(path={'identifier': periods_identifier}) -%}
     {%- set change_build = sibling_relation(periods_relation, 'change_build') -%}
@@ -390,11 +391,7 @@
     {%- for relation in state if not relation_exists(relation) -%}
         {{ return(none) }}
     {%- endfor -%}
-    {%- if state | length == 3 and run_query(
-            "select count(*) from information_schema.columns where table_catalog = '"
-            ~ built_from.database ~ "' and table_schema = '" ~ built_from.schema
-            ~ "' and table_name = '" ~ built_from.identifier
-            ~ "' and column_name = 'rebuilt_all'").rows[0][0] == 0 -%}
+    {%- if state | length == 3 and not relation_exists(built_from, 'rebuilt_all') -%}
         {#- Written before builds said whether they rebuilt everything. -#}
         {{ return(none) }}
     {%- endif -%}
@@ -402,10 +399,9 @@
     {%- if answer | length != 1 or not answer[0][0] -%}{{ return(none) }}{%- endif -%}
     {{ return('exists (select 1 from ' ~ changed ~ ' as changed_pupils'
               ~ ' where changed_pupils.student_key = ' ~ rows ~ '.student_key'
-              ~ (' and changed_pupils.school_year = ' ~ rows ~ '.school_year' if by_school_year else '')
-              ~ ')') }}
+              ~ ' and changed_pupils.school_year = ' ~ rows ~ '.school_year)') }}
 {%- endmacro %}
 
-{% macro spark__rows_written_condition(model_relation, periods_identifier, rows, by_school_year) -%}
+{% macro spark__rows_written_condition(model_relation, periods_identifier, rows) -%}
     {{ return(none) }}
 {%- endmacro %}
