@@ -119,19 +119,20 @@ def _csv_fields(name: str, table: pa.Table) -> list[pa.Array]:
         text = _csv_column(column)
         if hidden is not None and field_name in measures:
             text = pc.if_else(hidden, SUPPRESSED, text)
-        quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-        fields.append(pc.if_else(pc.match_substring_regex(text, CSV_QUOTED), quoted, text))
+        fields.append(_csv_quoted(text))
     return fields
 
 
-def _csv_line(values: list[str]) -> str:
-    return ";".join(f'"{v.replace(chr(34), chr(34) * 2)}"' if re.search(CSV_QUOTED, v) else v
-                    for v in values)
+def _csv_quoted(text: pa.Array) -> pa.Array:
+    """Fields as the csv module writes them (QUOTE_MINIMAL): in quotes, quotes doubled,
+    where a field holds `;`, a quote or a line break."""
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(pc.match_substring_regex(text, CSV_QUOTED), quoted, text)
 
 
 def write_csv(path: Path, name: str, table: pa.Table) -> None:
     table = table.combine_chunks()
-    lines = [_csv_line(table.column_names)]
+    lines = [";".join(_csv_quoted(pa.array(table.column_names, pa.string())).to_pylist())]
     if table.num_rows and table.num_columns:
         lines += pc.binary_join_element_wise(*_csv_fields(name, table), ";").to_pylist()
     _replace(path, ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
