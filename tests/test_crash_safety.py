@@ -104,10 +104,11 @@ def test_a_reader_during_publish_always_sees_a_consistent_file(settings):
     seen, errors, stop, reads = set(), [], threading.Event(), [0]
 
     def read_repeatedly():
-        # A read every 10 ms or so: far finer than writing a published file takes, and the
-        # pause leaves the run its share of the interpreter (a busy loop here held the GIL
-        # and doubled the run's time).
-        while not stop.wait(0.01):
+        # A read (~30 ms of processor time) every 0.1 s or so: hundreds of reads while the
+        # files are replaced, and the pause leaves the run its share of the processor (a busy
+        # loop here held the GIL and doubled the run's time; a 10 ms pause still spent three
+        # quarters of a core on reading, about 100 CPU-seconds of the suite).
+        while not stop.wait(0.1):
             try:
                 seen.add(tuple(sorted(published_by_municipality(settings.warehouse))))
             except Exception as exc:  # noqa: BLE001 - any failure to read is the finding

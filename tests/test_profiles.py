@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 
+from pipelines.config import Settings
 from pipelines.generator import simulate_municipality, write_drop
 from pipelines.ingest.extract import ingest_drop
 from pipelines.ingest.landing import scan_landing
@@ -26,11 +27,32 @@ from tests.conftest import write_drop as write_raw_drop
 PROFILES = {"lesson_marks_csv": "091", "daily_summary_jsonl": "837", "weekly_totals_xlsx": "564"}
 
 
-def test_same_pupils_in_all_three_profiles_publish_identical_weekly_figures(settings):
+# The unknown-code drop of 092 (one mark of a code 092's map lacks) rides on the same night.
+UNKNOWN_CODE_MARKS = ("merkinnat.csv", "oppilas_id;pvm;tunti;merkinta;muokattu\n"
+                      "A1;10.8.2026;1;SAIR;10.8.2026 9:00\n"
+                      + "".join(f"A1;11.8.2026;{n};S;11.8.2026 9:00\n" for n in range(1, 7))
+                      + "".join(f"A2;10.8.2026;{n};L;11.8.2026 9:00\n" for n in range(1, 6))
+                      + "".join(f"A2;11.8.2026;{n};M;11.8.2026 9:00\n" for n in range(1, 6)))
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """One night for the module's whole-pipeline tests (each night costs about a minute of
+    processor time): the same pupils as a lesson-marks, a daily-summary and a weekly-totals
+    drop, and a lesson-marks drop of 092 with a code its map lacks."""
+    root = tmp_path_factory.mktemp("profiles")
+    settings = Settings.from_env(landing=root / "landing", warehouse=root / "warehouse",
+                                 dagster_home=root / "dagster", pseudonym_key=TEST_KEY)
     sim = simulate_municipality("091", date(2026, 8, 10), school_days=15, seed=3, pupils=160)
     for profile, code in PROFILES.items():
         write_drop(sim, profile, settings.landing, municipality_code=code)
-    outcome = run_pipeline(settings)
+    write_raw_drop(settings.landing, "092", "20260827T234000",
+                   csv_files(marks=UNKNOWN_CODE_MARKS))
+    return settings, run_pipeline(settings)
+
+
+def test_same_pupils_in_all_three_profiles_publish_identical_weekly_figures(night):
+    settings, outcome = night
     assert outcome.published and not outcome.quarantined, outcome.error
     with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
         rows = con.execute("""
@@ -39,6 +61,7 @@ def test_same_pupils_in_all_three_profiles_publish_identical_weekly_figures(sett
                    unexplained_rate, late_count
             from absence_rates
             where level = 'municipality' and period_type = 'week'
+              and municipality_code in ('091', '837', '564')
             order by grade_band, period_start, municipality_code""").fetchall()
     by_code: dict[str, list] = {code: [] for code in PROFILES.values()}
     for row in rows:
@@ -140,16 +163,10 @@ def test_an_identity_code_in_a_json_line_that_is_rejected_still_quarantines(sett
     assert all(code.encode() not in p.read_bytes() for p in written)
 
 
-def test_unknown_code_is_rejected_naming_municipality_profile_and_count_not_the_code(settings):
-    marks = ("merkinnat.csv", "oppilas_id;pvm;tunti;merkinta;muokattu\n"
-             "A1;10.8.2026;1;SAIR;10.8.2026 9:00\n" + "A1;10.8.2026;{};S;10.8.2026 9:00\n" * 0
-             + "".join(f"A1;11.8.2026;{n};S;11.8.2026 9:00\n" for n in range(1, 7))
-             + "".join(f"A2;10.8.2026;{n};L;11.8.2026 9:00\n" for n in range(1, 6))
-             + "".join(f"A2;11.8.2026;{n};M;11.8.2026 9:00\n" for n in range(1, 6)))
-    write_raw_drop(settings.landing, "092", "20260827T234000", csv_files(marks=marks))
-    outcome = run_pipeline(settings)
+def test_unknown_code_is_rejected_naming_municipality_profile_and_count_not_the_code(night):
+    settings, outcome = night
     assert outcome.published
-    (entry,) = outcome.entries
+    (entry,) = [e for e in outcome.entries if e["municipality_code"] == "092"]
     assert entry["status"] == "loaded" and entry["rows_rejected"] == 1
     reasons = json.loads(entry["top_reasons"])
     # The code is the file's own text (it could be anything a hostile file holds): the reason
