@@ -19,6 +19,7 @@ from pipelines.ingest.extract import ensure_layout, record_unattributed
 from pipelines.ingest.landing import UnattributedDrop
 from pipelines.ingest.pseudonym import load_key
 from pipelines.permissions import prepare_warehouse, restrict_umask
+from pipelines.publish import unchanged
 
 # The terminal shows a one-line outcome per drop; the full event log is in the Dagster
 # instance (`make dagster`), so the console logger only reports warnings and errors.
@@ -71,6 +72,9 @@ class RunOutcome:
     log_path: Path | None = None
     # Drops under folders that are no known municipality, seen for the first time this run.
     unattributed: list[UnattributedDrop] = field(default_factory=list)
+    # Nothing the publication is made from changed since it was written: no build this run
+    # (pipelines/publish/unchanged.py).
+    unchanged: bool = False
 
     @property
     def quarantined(self) -> list[dict]:
@@ -97,6 +101,8 @@ def print_outcome(outcome: RunOutcome, settings: Settings) -> None:
               file=sys.stderr)
     for failure in outcome.failed_ingests:
         print(f"FAILED       {failure}", file=sys.stderr)
+    if outcome.unchanged:
+        print("unchanged: nothing new since the last publication, which stands (no build)")
     if outcome.published:
         print(f"published: {settings.published}")
     else:
@@ -210,6 +216,13 @@ def _run_pipeline(settings: Settings, *, create_key: bool, full_refresh: bool) -
     entries = [e for e in ledger.read_entries(settings.ledger)
                if e["load_id"] + str(e["finished_at"]) not in before]
 
+    # A night that changed nothing the publication is made from keeps it, without a build.
+    current = unchanged.fingerprint(settings)
+    if unchanged.unchanged_since_publication(settings, current, full_refresh=full_refresh):
+        return RunOutcome(published=True, entries=entries, failed_ingests=failed,
+                          unattributed=unattributed, unchanged=True)
+    unchanged.forget_publication(settings)
+
     # dbt's own progress lines go to a log file; the terminal gets the outcome.
     log_path = settings.warehouse / "logs" / f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +232,7 @@ def _run_pipeline(settings: Settings, *, create_key: bool, full_refresh: bool) -
         _alert(defs, instance, publish, settings)
         return RunOutcome(published=False, entries=entries, error=first_failure(publish),
                           failed_ingests=failed, log_path=log_path, unattributed=unattributed)
+    unchanged.record_publication(settings, current)
     metadata = {}
     for event in publish.get_asset_materialization_events():
         if event.asset_key and event.asset_key.path == ["published_statistics"]:

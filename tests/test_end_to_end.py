@@ -292,6 +292,9 @@ def test_a_second_run_with_nothing_new_changes_nothing(published):
                   str(published["warehouse"]), env=published["env"])
     assert run.returncode == 0, run.stderr[-2000:]
     assert "LOADED" not in run.stdout
+    # Nothing the publication is made from changed: it stands, and nothing was built.
+    assert "unchanged: nothing new since the last publication" in run.stdout
+    assert "dbt build log" not in run.stdout
     assert query(published["warehouse"], "select * from absence_rates order by all") == before
 
 

@@ -95,8 +95,8 @@ def _uniqueness_failures(settings: Settings, target: Path, duplicated: list[str]
     results = [r for r in json.loads((target / "dbt" / "run_results.json").read_text("utf-8"))[
         "results"] if r["unique_id"].startswith("test.")]
     assert {r["unique_id"].split(".")[2] for r in results} == set(UNIQUENESS_TESTS), done.stdout
-    return {("ytd_series" if "ytd_series" in r["unique_id"] else "pupil_periods"): r["failures"] or 0
-            for r in results}
+    return {("ytd_series" if "ytd_series" in r["unique_id"] else "pupil_periods"):
+            r["failures"] or 0 for r in results}
 
 
 def _query(settings: Settings, sql: str) -> list[tuple]:
