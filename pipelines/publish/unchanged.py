@@ -63,11 +63,7 @@ def _fingerprint(settings: Settings) -> str:
         digest.update(b"\n")
 
     for name in INPUT_FOLDERS:
-        root = settings.warehouse / name
-        for path in _files(root):
-            stat = path.stat()
-            add("input", path.relative_to(settings.warehouse).as_posix(), stat.st_size,
-                stat.st_mtime_ns)
+        add("input", name, _listing(settings.warehouse / name))
     import pipelines
 
     code_roots = [Path(settings.dbt_project_dir)]
@@ -110,18 +106,19 @@ def record_publication(settings: Settings, current: str) -> None:
 
 
 def _published_digest(settings: Settings) -> str:
-    digest = hashlib.sha256()
-    for path in _files(settings.published):
-        stat = path.stat()
-        digest.update(json.dumps([path.relative_to(settings.published).as_posix(),
-                                  stat.st_size, stat.st_mtime_ns]).encode("utf-8"))
-    return digest.hexdigest()
+    return hashlib.sha256(json.dumps(_listing(settings.published)).encode("utf-8")).hexdigest()
 
 
 def forget_publication(settings: Settings) -> None:
     """Before a build: a run that dies half-way must not leave the old fingerprint standing
     beside a publication it may have begun to replace."""
     fingerprint_path(settings).unlink(missing_ok=True)
+
+
+def _listing(root: Path) -> list[tuple[str, int, int]]:
+    """Every file under `root`: path relative to it, size, modification time."""
+    return [(path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns)
+            for path in _files(root) for stat in [path.stat()]]
 
 
 def _files(root: Path) -> list[Path]:
