@@ -15,8 +15,8 @@
 select
     {{ columns_csv }},
     count(*) as n_records
-from {{ model }} as tested_rows
-{%- if condition is not none %}
+from {{ model }}
+{%- if condition is not none %} as tested_rows
 where {{ condition }}
 {%- endif %}
 group by {{ columns_csv }}
