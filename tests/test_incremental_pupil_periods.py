@@ -1,13 +1,15 @@
 """int_pupil_periods is incremental by week and by pupil, and the pupil-level models after it
-(year-to-date series, streak events, period totals, Sunday tier snapshots) by the pupils
-whose records changed, seen through Dagster.
+(year-to-date series, streak events, period totals, Sunday tier snapshots, crossings) by the
+pupils whose records changed (a week sent again unchanged changes nobody), the crossings also
+by the pupils whose interventions changed, seen through Dagster.
 
 The dbt assets of the real definitions (`pipelines.definitions.defs`, `absence_dbt_assets`) are
 materialised on a small real warehouse (three municipalities, two school weeks): a first build;
 a second one after 091 corrects its second week (same enrolments) and sends a third, 837
-re-sends its second week with one pupil moved to another school, and 179 delivers nothing
-(its pupils get the new Sunday all the same); then a build that has
-lost its state tables; then a full refresh. A row tagged after the first build survives a
+re-sends its second week with the same records except that one pupil is now in another school,
+and with a targeted intervention for a pupil who had crossed without one, and 179 delivers
+nothing (its pupils get the new Sunday all the same); then a build that has lost its state
+tables; then a full refresh. A row tagged after the first build survives a
 build exactly when the build did not write it again (the trick of tests/test_lifecycle.py).
 The uniqueness tests of the two largest models test the rows the build wrote: on a copy of
 the warehouse after the second build, dbt runs them with a duplicated row planted.
@@ -37,7 +39,8 @@ from tests.lifecycle_helpers import drop, drop_lines, night, rewrite, sim
 PUPIL_PERIODS = dg.AssetKey("int_pupil_periods")
 YTD_SERIES = dg.AssetKey("int_pupil_ytd_series")
 PUPIL_LEVEL = [YTD_SERIES, dg.AssetKey("int_pupil_streak_events"),
-               dg.AssetKey("int_pupil_period_totals"), dg.AssetKey("int_pupil_tier_snapshots")]
+               dg.AssetKey("int_pupil_period_totals"), dg.AssetKey("int_pupil_tier_snapshots"),
+               dg.AssetKey("int_pupil_crossings")]
 STATE = ("int_pupil_periods__built_weeks", "int_pupil_periods__built_enrolments")
 UNIQUENESS_TESTS = (
     "unique_combination_of_columns_int_pupil_periods_municipality_code__student_key__period_start"
@@ -162,11 +165,21 @@ def _pupil_periods(settings: Settings) -> list[tuple]:
     return _query(settings, "select * from int_pupil_periods order by all")
 
 
-def _second_week_pupils(settings: Settings) -> set[tuple]:
-    """The pupils of 091 and 837 with records in the second week."""
-    return set(_query(settings, "select student_key from int_pupil_periods where "
-                                "municipality_code in ('091', '837') "
-                                "and period_end >= date '2026-08-17'"))
+def _second_week_pupils(settings: Settings, municipality: str) -> set[tuple]:
+    """The pupils of a municipality with records in the second week."""
+    return set(_query(settings, f"select student_key from int_pupil_periods where "
+                                f"municipality_code = '{municipality}' "
+                                f"and period_end >= date '2026-08-17'"))
+
+
+def _rows_by_pupil(settings: Settings) -> dict[str, Counter]:
+    """Each pupil's rows of int_pupil_periods without the load's extract id and the week's
+    fingerprint (nothing after the model reads them), as a multiset."""
+    rows: dict[str, Counter] = {}
+    for row in _query(settings, "select * exclude (extract_id, partition_fingerprint) "
+                                "from int_pupil_periods"):
+        rows.setdefault(row[0], Counter())[row] += 1
+    return rows
 
 
 # The pupil-level models after int_pupil_periods that a build writes for the changed pupils
@@ -183,18 +196,46 @@ DOWNSTREAM = {
 
 
 def _downstream(settings: Settings) -> dict[str, list[tuple]]:
-    return {table: _query(settings, f"{sql} order by all") for table, sql in DOWNSTREAM.items()}
+    """The downstream tables, and the crossings (built by changed pupil and by changed
+    interventions)."""
+    return {table: _query(settings, f"{sql} order by all")
+            for table, sql in {**DOWNSTREAM,
+                               "int_pupil_crossings": "select * from int_pupil_crossings"}.items()}
 
 
-def _mark_downstream(settings: Settings, changing: set[tuple]) -> dict[str, str]:
+def _add_response(settings: Settings, folder, day) -> str:
+    """Add to a JSON Lines drop of 837 a targeted intervention on `day` for the first pupil of
+    its students file who crossed the threshold without a timely response; return the key."""
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    pupils = [json.loads(line) for line in (folder / manifest["files"]["students"]["path"])
+              .read_text("utf-8").splitlines()]
+    unanswered = {key for (key,) in _query(settings, """
+        select student_key from int_pupil_crossings
+        where targeted_municipality_code = '837' and not responded_targeted""")}
+    pseudonyms = Pseudonymiser(TEST_KEY.encode(), "837")
+    pupil = next(p for p in pupils[1:]  # not the first: that one moves school
+                 if pseudonyms.key_for(p["student_ref"], p["learner_oid"]) in unanswered)
+    line = json.dumps({"student_ref": pupil["student_ref"], "date": str(day),
+                       "type": "targeted_work", "role": "kuraattori", "notes": ""})
+    rewrite(folder, "interventions",
+            lambda data: data.rstrip(b"\n") + b"\n" + line.encode("utf-8") + b"\n")
+    return pseudonyms.key_for(pupil["student_ref"], pupil["learner_oid"])
+
+
+def _mark_downstream(settings: Settings, changing: set[tuple],
+                     resent_same: set[tuple]) -> dict[str, str]:
     """Tag one row of each municipality in each downstream table (region_code, which nothing
     downstream of the tag reads): in 091 and 837 a row of a pupil in `changing` (whose
-    records the next night changes), in 179 any. Return each municipality's real region."""
+    records the next night changes), in 179 any; and, tagged 'mark:same', a row of a pupil
+    in `resent_same` (whose records the next night sends again unchanged). Return each
+    tag's real region."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        regions = dict(con.execute("select municipality_code, any_value(region_code) "
+        regions = dict(con.execute("select 'mark:' || municipality_code, any_value(region_code) "
                                    "from int_pupil_periods group by all").fetchall())
-        con.execute("create temp table changing (student_key varchar)")
-        con.executemany("insert into changing values (?)", sorted(changing))
+        regions["mark:same"] = regions["mark:837"]
+        for name, pupils in (("changing", changing), ("resent_same", resent_same)):
+            con.execute(f"create temp table {name} (student_key varchar)")
+            con.executemany(f"insert into {name} values (?)", sorted(pupils))
         for table in DOWNSTREAM:
             key = ("(select student_key from int_pupil_period_totals__pupil_numbers as numbers "
                    "where numbers.pupil_id = rows.pupil_id)"
@@ -205,15 +246,19 @@ def _mark_downstream(settings: Settings, changing: set[tuple]) -> dict[str, str]
                     select min(rowid) from {table} as rows
                     where municipality_code = '179' or {key} in (select * from changing)
                     group by municipality_code)""")
+            con.execute(f"""
+                update {table} set region_code = 'mark:same'
+                where rowid = (select min(rowid) from {table} as rows
+                               where {key} in (select * from resent_same))""")
         return regions
 
 
 def _unmark_downstream(settings: Settings, regions: dict[str, str]) -> None:
     with duckdb.connect(str(settings.warehouse_db)) as con:
         for table in DOWNSTREAM:
-            for municipality, region in regions.items():
+            for tag, region in regions.items():
                 con.execute(f"update {table} set region_code = ? where region_code = ?",
-                            [region, f"mark:{municipality}"])
+                            [region, tag])
 
 
 def _marked_downstream(settings: Settings) -> dict[str, set[str]]:
@@ -293,15 +338,20 @@ def builds(tmp_path_factory):
         resent = drop(sims["837"], "daily_summary_jsonl", settings.landing, first=5,
                       extracted=night(days[-1], 23, 59), extract_id="moved")
         ref, oid, school = _move_first_pupil(resent)
+        # ... and a pupil of 837 who crossed without a response has one now.
+        state["responded_late"] = _add_response(settings, resent, days[9])
         moved_key = Pseudonymiser(TEST_KEY.encode(), "837").key_for(ref, oid)
         state.update(moved_key=moved_key, new_school=school,
                      old_schools=_query(settings, f"""
                          select distinct school_code from int_pupil_periods
                          where student_key = '{moved_key}'"""))
-        state["second_week_pupils"] = _second_week_pupils(settings)
+        # 837's pupils other than the moved one: their week comes again unchanged.
+        state["resent_same"] = _second_week_pupils(settings, "837") - {(moved_key,)}
+        state["changing"] = _second_week_pupils(settings, "091") | {(moved_key,)}
         marked = _mark(settings, moved_key)
         state["tags"] = set(marked)
-        regions = _mark_downstream(settings, state["second_week_pupils"])
+        rows_before = _rows_by_pupil(settings)
+        regions = _mark_downstream(settings, state["changing"], state["resent_same"])
         _ingest(settings, correction)
         _ingest(settings, resent)
         _build(defs, absence_dbt_assets, settings)
@@ -313,7 +363,13 @@ def builds(tmp_path_factory):
             group by all order by all""")
         state["changed_pupils"] = set(_query(settings, "select student_key from "
                                                        "int_pupil_periods__changed_pupils"))
-        state["second_week_pupils"] |= _second_week_pupils(settings)
+        rows_after = _rows_by_pupil(settings)
+        state["late_response"] = _query(settings, f"""
+            select responded_targeted, response_type from int_pupil_crossings
+            where student_key = '{state["responded_late"]}'""")
+        state["rows_differ"] = {(key,) for key in rows_before.keys() | rows_after.keys()
+                                if rows_before.get(key) != rows_after.get(key)}
+        state["changing"] |= _second_week_pupils(settings, "091")
         state["pupils_of_179"] = set(_query(settings, "select student_key from int_pupil_periods "
                                                       "where municipality_code = '179'"))
         _unmark_downstream(settings, regions)
@@ -340,7 +396,7 @@ def builds(tmp_path_factory):
         _mark(settings, moved_key)
         with duckdb.connect(str(settings.warehouse_db)) as con:
             con.execute(f"drop table {STATE[1]}")
-        _mark_downstream(settings, state["second_week_pupils"])
+        _mark_downstream(settings, state["changing"], state["resent_same"])
         _build(defs, absence_dbt_assets, settings)
         state["marked_without_state"] = _marked(settings)
         state["downstream_marked_without_state"] = _marked_downstream(settings)
@@ -392,15 +448,18 @@ def test_the_changed_week_is_rebuilt_from_the_correction(builds):
 
 
 def test_the_pupil_level_models_wrote_again_the_changed_pupils_only(builds):
-    """The pupils whose records changed are those of 091 and 837 with records in the second
-    week, before or after, and the moved pupil; 179's pupils are not among them, and their
-    series, streak events, period totals and snapshots were not written again."""
-    expected = builds["second_week_pupils"] | {(builds["moved_key"],)}
-    assert len(expected) > 40
+    """The changed pupils are those whose rows of int_pupil_periods differ after the build
+    (091's: a correction and a new week; the moved pupil). 837's other pupils, whose week
+    came again unchanged, and 179's pupils are not among them, and their series, streak
+    events, period totals and snapshots were not written again."""
+    expected = builds["rows_differ"]
+    assert (builds["moved_key"],) in expected and len(expected) > 25
     assert builds["changed_pupils"] == expected
     assert builds["pupils_of_179"] and not builds["pupils_of_179"] & expected
-    # A row of a changed pupil was written again in 091 and 837; 179's row was not.
-    assert builds["downstream_marked_after_second"] == {table: {"mark:179"}
+    assert len(builds["resent_same"]) > 20 and not builds["resent_same"] & expected
+    # A row of a changed pupil was written again in 091 and 837; the row of 179 and that of
+    # a pupil whose week came again unchanged were not.
+    assert builds["downstream_marked_after_second"] == {table: {"mark:179", "mark:same"}
                                                         for table in DOWNSTREAM}
 
 
@@ -437,7 +496,14 @@ def test_the_incremental_result_equals_a_full_refresh(builds):
     assert len(builds["full_refresh"]) > 500
     for table, rows in builds["full_refresh_downstream"].items():
         assert builds["incremental_downstream"][table] == rows, table
-        assert len(rows) > 100, table
+        assert len(rows) > (10 if table == "int_pupil_crossings" else 100), table
+
+
+def test_a_crossing_follows_an_intervention_its_records_did_not_bring(builds):
+    """837's re-sent week brought a response for a pupil whose records did not change: the
+    crossing was built again with it (and equals a full refresh, above)."""
+    assert (builds["responded_late"],) not in builds["changed_pupils"]
+    assert builds["late_response"] == [(True, "targeted_work")]
 
 
 def test_the_uniqueness_tests_read_the_rows_the_build_wrote(builds):

@@ -214,12 +214,20 @@
     delete from {{ this_relation }};
     {{ start_pupil_changes(this_relation, rebuilt_all=true) }}
     {%- else -%}
-    {#- One pass finds the rows; their pupils are the build's changes (macros/pupil_changes.sql). -#}
+    {#- The moved pupils are found once, kept for the post-hook (macros/pupil_changes.sql). -#}
+    {%- set moved = sibling_relation(this_relation, 'moved_pupils') -%}
+    create or replace table {{ moved }} as
+    {{ pupil_period_moved_pupils(this_relation, enrolments) }};
+
+    {#- One pass finds the rows, with a hash of what each holds: the build's changes are the
+        pupils whose rows it wrote differently (macros/pupil_changes.sql). -#}
     {%- set stale_rows = this_relation.identifier ~ '__stale_rows' -%}
     create or replace temporary table {{ stale_rows }} as
-    select rowid as row_id, student_key, school_year
+    select rowid as row_id, municipality_code, student_key, school_year,
+        {{ pupil_period_row_hash() }} as row_hash
     from {{ this_relation }}
-    where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=true) }};
+    where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=true,
+                                 moved=moved) }};
 
     {{ start_pupil_changes(this_relation, rebuilt_all=false, stale_rows=stale_rows) }};
 
@@ -233,8 +241,8 @@
 
 {#- The condition on the model's rows (DuckDB, with state) that this build writes again: those
     of the pending weeks, of the weeks that no longer exist (`vanished_weeks`) and of the
-    moved pupils. -#}
-{% macro rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks) -%}
+    moved pupils (`moved`: a table of them already found). -#}
+{% macro rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks, moved=none) -%}
     {%- set built = built_state(this_relation) -%}
     exists (
         select 1
@@ -259,7 +267,8 @@
     )
     or exists (
         select 1
-        from ({{ pupil_period_moved_pupils(this_relation, enrolments) }}) as moved_pupils
+        from {% if moved is none %}({{ pupil_period_moved_pupils(this_relation, enrolments) }})
+            {%- else %}{{ moved }}{% endif %} as moved_pupils
         where moved_pupils.municipality_code = {{ this_relation }}.municipality_code
             and moved_pupils.student_key = {{ this_relation }}.student_key
     )

@@ -5,8 +5,12 @@
 
     int_pupil_periods says what its build changed, in two tables beside it (written by its
     hooks, in its build's transaction):
-      - `<model>__changed_pupils` (student_key, school_year): the pupils of every row the
-        build deleted or wrote again;
+      - `<model>__changed_pupils` (student_key, school_year): the pupils whose rows the build
+        changed: rows deleted, added, or written again with other contents (a hash of every
+        column but the load's extract_id and the week's fingerprint, macro
+        pupil_period_row_hash), and every pupil whose enrolments changed (the Sunday
+        snapshots read the enrolments themselves). A week re-sent with the same records
+        rewrites its rows and changes nobody;
       - `<model>__change_build` (build_id, after_build_id): this build (dbt's
         invocation_id) and the build it changed from; after_build_id is null when the build
         rebuilt every row.
@@ -63,7 +67,9 @@
 
 {#- Pre-hook: start this build's change record. `rebuilt_all`: every row is written again,
     so nothing downstream can use a list of pupils. `stale_rows`: a table of the
-    (student_key, school_year) of the rows about to be deleted (or none). -#}
+    (municipality_code, student_key, school_year, row_hash) of the rows about to be deleted
+    (or none); their hashes per pupil are kept for the post-hook in `<model>__stale_pupils`,
+    the moved pupils are in `<model>__moved_pupils` (macro delete_stale_partitions). -#}
 {% macro start_pupil_changes(this_relation, rebuilt_all, stale_rows=none) -%}
     {%- set change_build = sibling_relation(this_relation, 'change_build') -%}
     {%- set changed = sibling_relation(this_relation, 'changed_pupils') -%}
@@ -82,11 +88,42 @@
     select cast(null as varchar) as student_key, cast(null as varchar) as school_year
     where 1 = 0
     {%- else %}
-    select distinct student_key, school_year from {{ stale_rows }}
+    {#- The moved pupils' now; the others' once the post-hook has seen what was written. #}
+    select distinct stale.student_key, stale.school_year
+    from {{ stale_rows }} as stale
+    inner join {{ sibling_relation(this_relation, 'moved_pupils') }} as moved
+        on stale.municipality_code = moved.municipality_code
+        and stale.student_key = moved.student_key;
+
+    create or replace table {{ sibling_relation(this_relation, 'stale_pupils') }} as
+    {{ pupil_row_hashes(stale_rows) }}
     {%- endif %}
 {%- endmacro %}
 
-{#- Post-hook: add the pupils of the rows this build appended. dbt-duckdb's incremental
+{#- What a row of int_pupil_periods holds, as a 64-bit hash: every column but the load's
+    extract_id and the week's partition_fingerprint, which nothing after the model reads. -#}
+{% macro pupil_period_row_hash() -%}
+    hash(*columns(* exclude (extract_id, partition_fingerprint)))
+{%- endmacro %}
+
+{#- A select of (student_key, school_year, row_count, row_hash_sum) of `rows` (with row_hash). -#}
+{% macro pupil_row_hashes(rows) -%}
+    select
+        student_key,
+        school_year,
+        count(*) as row_count,
+        sum(cast(row_hash as hugeint)) as row_hash_sum
+
+    from {{ rows }}
+
+    group by
+        student_key,
+        school_year
+{%- endmacro %}
+
+{#- Post-hook: add the pupils whose rows this build deleted, appended or wrote again with
+    other contents (the hashes per pupil of the rows it deleted against those it appended),
+    and the moved pupils' school years the new rows brought. dbt-duckdb's incremental
     materialisation builds them into a temporary table of this connection
     (`<model>__dbt_tmp<timestamp>`, macro make_temp_relation) and drops it only after the
     post-hooks: a night's rows, not the whole model. Should that table not be found (another
@@ -103,14 +140,55 @@
             "select table_name from duckdb_tables() where temporary and starts_with(table_name, '"
             ~ this_relation.identifier ~ "__dbt_tmp')").columns[0].values() %}
     {%- endif %}
+    {%- set moved = sibling_relation(this_relation, 'moved_pupils') %}
+    {%- set stale_pupils = sibling_relation(this_relation, 'stale_pupils') %}
     insert into {{ sibling_relation(this_relation, 'changed_pupils') }}
-    select distinct student_key, school_year
-    {%- if appended | length == 1 %}
-    from temp.main."{{ appended[0] }}"
-    {%- else %}
-    from {{ this_relation }}
-    where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=false) }}
-    {%- endif %}
+    with
+
+    appended_rows as (
+        select municipality_code, student_key, school_year, {{ pupil_period_row_hash() }} as row_hash
+        {%- if appended | length == 1 %}
+        from temp.main."{{ appended[0] }}"
+        {%- else %}
+        from {{ this_relation }}
+        where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=false,
+                                     moved=moved) }}
+        {%- endif %}
+    ),
+
+    appended_pupils as (
+        {{ pupil_row_hashes('appended_rows') }}
+    ),
+
+    -- A pupil whose rows were deleted, added, or written with other contents.
+    rewritten as (
+        select coalesce(appended_pupils.student_key, stale_pupils.student_key) as student_key,
+            coalesce(appended_pupils.school_year, stale_pupils.school_year) as school_year
+        from appended_pupils
+        full outer join {{ stale_pupils }} as stale_pupils
+            on appended_pupils.student_key = stale_pupils.student_key
+            and appended_pupils.school_year = stale_pupils.school_year
+        where appended_pupils.row_count is distinct from stale_pupils.row_count
+            or appended_pupils.row_hash_sum is distinct from stale_pupils.row_hash_sum
+    ),
+
+    -- A moved pupil's school years that only the new rows have (the pre-hook wrote the others).
+    moved_appended as (
+        select appended_rows.student_key, appended_rows.school_year
+        from appended_rows
+        inner join {{ moved }} as moved
+            on appended_rows.municipality_code = moved.municipality_code
+            and appended_rows.student_key = moved.student_key
+    )
+
+    select student_key, school_year from rewritten
+    union
+    select student_key, school_year from moved_appended
+    except
+    select student_key, school_year from {{ sibling_relation(this_relation, 'changed_pupils') }};
+
+    drop table {{ stale_pupils }};
+    drop table {{ moved }}
     {%- elif not is_incremental() -%}
     {#- Created whole (first build, full refresh): the pre-hook had no table to read. -#}
     {{ start_pupil_changes(this_relation, rebuilt_all=true) }}
@@ -404,4 +482,89 @@
 
 {% macro spark__rows_written_condition(model_relation, periods_identifier, rows) -%}
     {{ return(none) }}
+{%- endmacro %}
+
+{#- ---- Crossings (int_pupil_crossings, DuckDB) ----------------------------------------
+
+    A pupil's crossings read their series (every school year: the windows of a rate change
+    may reach over a summer) and their interventions. A build of changed pupils writes again
+    every crossing of the pupils whose records changed and of those whose interventions
+    changed since the last build: a hash of each pupil's interventions is kept beside the
+    model (`<model>__built_interventions`; its `pupil_change_state` names it, and without
+    the table everything is built). -#}
+
+{#- A select of (student_key, intervention_count, intervention_hash) of `interventions`: what
+    the crossings read of them (not the load's extract_id: a week sent again unchanged
+    changes nobody). -#}
+{% macro pupil_intervention_hashes(interventions) -%}
+    select
+        student_key,
+        count(*) as intervention_count,
+        {{ hash_sum(['student_key', 'intervention_date', 'intervention_type', 'tier']) }}
+            as intervention_hash
+
+    from {{ interventions }}
+
+    group by student_key
+{%- endmacro %}
+
+{#- The condition on `records` (with student_key) of the crossings this build writes, or
+    none: every one. -#}
+{% macro changed_crossings_condition(this_relation, periods_relation, interventions, records) -%}
+    {%- if pupil_change_mode(this_relation, periods_relation) == 'all' -%}{{ return(none) }}{%- endif -%}
+    {%- set built = sibling_relation(this_relation, 'built_interventions') -%}
+    {%- set records_changed = changed_pupils_condition(this_relation, periods_relation, records,
+                                                       by_school_year=false) -%}
+    {%- set condition -%}
+    ({{ records_changed }})
+    or {{ records }}.student_key in (
+        select changed_interventions.student_key
+        from (
+            (
+                {{ pupil_intervention_hashes(interventions) }}
+                except
+                select student_key, intervention_count, intervention_hash from {{ built }}
+            )
+            union all
+            (
+                select student_key, intervention_count, intervention_hash from {{ built }}
+                except
+                {{ pupil_intervention_hashes(interventions) }}
+            )
+        ) as changed_interventions
+    )
+    {%- endset -%}
+    {{ return(condition) }}
+{%- endmacro %}
+
+{#- Pre-hook: delete the crossings this build writes again. -#}
+{% macro delete_changed_crossings(this_relation, periods_relation, interventions) -%}
+    {{ return(adapter.dispatch('delete_changed_crossings', 'absence')(this_relation, periods_relation, interventions)) }}
+{%- endmacro %}
+
+{% macro default__delete_changed_crossings(this_relation, periods_relation, interventions) -%}
+    {%- if is_incremental() -%}
+    {%- set condition = changed_crossings_condition(this_relation, periods_relation, interventions,
+                                                    this_relation) -%}
+    delete from {{ this_relation }}
+    {%- if condition is not none %}
+    where {{ condition }}
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_changed_crossings(this_relation, periods_relation, interventions) -%}
+{%- endmacro %}
+
+{#- Post-hook, after remember_pupil_changes_seen: keep the interventions' hashes. -#}
+{% macro remember_intervention_hashes(this_relation, interventions) -%}
+    {{ return(adapter.dispatch('remember_intervention_hashes', 'absence')(this_relation, interventions)) }}
+{%- endmacro %}
+
+{% macro default__remember_intervention_hashes(this_relation, interventions) -%}
+    create or replace table {{ sibling_relation(this_relation, 'built_interventions') }} as
+    {{ pupil_intervention_hashes(interventions) }}
+{%- endmacro %}
+
+{% macro spark__remember_intervention_hashes(this_relation, interventions) -%}
 {%- endmacro %}

@@ -13,14 +13,37 @@
 --     both windows hold `change_min_lessons` scheduled lessons.
 -- Each crossing carries the place of the pupil's record on its date: the pupil counts
 -- there, and in the term holding that date.
+--
+-- Incremental on DuckDB (macros/pupil_changes.sql): a build writes every crossing of the
+-- pupils whose records changed in the last build of int_pupil_periods or whose
+-- interventions changed since its own last build; everything here is computed within one
+-- pupil.
+
+{{ config(
+    materialized=pupil_level_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pupil_change_state=['built_interventions'],
+    pre_hook="{{ delete_changed_crossings(this, ref('int_pupil_periods'), ref('int_interventions_typed')) }}",
+    post_hook=[
+        "{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
+        "{{ remember_intervention_hashes(this, ref('int_interventions_typed')) }}",
+    ],
+) }}
 
 {%- set intensive_response_types = ['individual_attendance_plan', 'multi_professional_group'] %}
+{%- set condition = changed_crossings_condition(this, ref('int_pupil_periods'),
+                                                ref('int_interventions_typed'), 'pupil_series') %}
 
 with
 
 series as (
 
-    select * from {{ ref('int_pupil_ytd_series') }}
+    select *
+    from {{ ref('int_pupil_ytd_series') }} as pupil_series
+    {%- if condition is not none %}
+    where {{ condition }}
+    {%- endif %}
 
 ),
 
