@@ -8,7 +8,8 @@ materialised on a small real warehouse (three municipalities, two school weeks):
 a second one after 091 corrects its second week (same enrolments) and sends a third, 837
 re-sends its second week with the same records except that one pupil is now in another school,
 and with a targeted intervention for a pupil who had crossed without one, and 179 delivers
-nothing (its pupils get the new Sunday all the same); then a build that has lost its state
+nothing (its pupils get the new Sunday all the same); a third after 179 re-sends its second
+week unchanged (absence_rates, also built, keeps its rows); then a build that has lost its state
 tables; then a full refresh. A row tagged after the first build survives a
 build exactly when the build did not write it again (the trick of tests/test_lifecycle.py).
 The uniqueness tests of the two largest models test the rows the build wrote: on a copy of
@@ -40,7 +41,7 @@ PUPIL_PERIODS = dg.AssetKey("int_pupil_periods")
 YTD_SERIES = dg.AssetKey("int_pupil_ytd_series")
 PUPIL_LEVEL = [YTD_SERIES, dg.AssetKey("int_pupil_streak_events"),
                dg.AssetKey("int_pupil_period_totals"), dg.AssetKey("int_pupil_tier_snapshots"),
-               dg.AssetKey("int_pupil_crossings")]
+               dg.AssetKey("int_pupil_crossings"), dg.AssetKey("absence_rates")]
 STATE = ("int_pupil_periods__built_weeks", "int_pupil_periods__built_enrolments")
 UNIQUENESS_TESTS = (
     "unique_combination_of_columns_int_pupil_periods_municipality_code__student_key__period_start"
@@ -200,7 +201,22 @@ def _downstream(settings: Settings) -> dict[str, list[tuple]]:
     interventions)."""
     return {table: _query(settings, f"{sql} order by all")
             for table, sql in {**DOWNSTREAM,
-                               "int_pupil_crossings": "select * from int_pupil_crossings"}.items()}
+                               "int_pupil_crossings": "select * from int_pupil_crossings",
+                               "absence_rates": "select * from absence_rates"}.items()}
+
+
+def _tag_absence_rates(settings: Settings) -> None:
+    """Tag one row of absence_rates (school_year): it survives a build that kept the rows."""
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        con.execute("update absence_rates set school_year = 'mark:' || school_year "
+                    "where rowid = (select min(rowid) from absence_rates)")
+
+
+def _untag_absence_rates(settings: Settings) -> int:
+    """Put the tag back; the number of tagged rows found."""
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        return con.execute("update absence_rates set school_year = substr(school_year, 6) "
+                           "where school_year like 'mark:%'").fetchone()[0]
 
 
 def _add_response(settings: Settings, folder, day) -> str:
@@ -222,49 +238,52 @@ def _add_response(settings: Settings, folder, day) -> str:
     return pseudonyms.key_for(pupil["student_ref"], pupil["learner_oid"])
 
 
-def _mark_downstream(settings: Settings, changing: set[tuple],
-                     resent_same: set[tuple]) -> dict[str, str]:
-    """Tag one row of each municipality in each downstream table (region_code, which nothing
-    downstream of the tag reads): in 091 and 837 a row of a pupil in `changing` (whose
-    records the next night changes), in 179 any; and, tagged 'mark:same', a row of a pupil
-    in `resent_same` (whose records the next night sends again unchanged). Return each
-    tag's real region."""
+# The column of each downstream table that carries a tag: nothing after the tag reads
+# region_code of the series, streak events or snapshots in this selection; the period totals'
+# school_code reaches absence_rates, whose school_code no data test checks.
+TAG_COLUMN = {"int_pupil_period_totals": "school_code"}
+
+
+def _mark_downstream(settings: Settings, changing: set[tuple], resent_same: set[tuple]) -> None:
+    """Tag one row of each municipality in each downstream table (TAG_COLUMN, else
+    region_code; the real value kept after a '|'): in 091 and 837 a row of a pupil in
+    `changing` (whose records the next night changes), in 179 any; and, tagged 'mark:same',
+    a row of a pupil in `resent_same` (whose records the next night sends again
+    unchanged)."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        regions = dict(con.execute("select 'mark:' || municipality_code, any_value(region_code) "
-                                   "from int_pupil_periods group by all").fetchall())
-        regions["mark:same"] = regions["mark:837"]
         for name, pupils in (("changing", changing), ("resent_same", resent_same)):
             con.execute(f"create temp table {name} (student_key varchar)")
             con.executemany(f"insert into {name} values (?)", sorted(pupils))
         for table in DOWNSTREAM:
+            column = TAG_COLUMN.get(table, "region_code")
             key = ("(select student_key from int_pupil_period_totals__pupil_numbers as numbers "
                    "where numbers.pupil_id = rows.pupil_id)"
                    if table == "int_pupil_period_totals" else "rows.student_key")
             con.execute(f"""
-                update {table} set region_code = 'mark:' || municipality_code
+                update {table} set {column} = 'mark:' || municipality_code || '|' || {column}
                 where rowid in (
                     select min(rowid) from {table} as rows
                     where municipality_code = '179' or {key} in (select * from changing)
                     group by municipality_code)""")
             con.execute(f"""
-                update {table} set region_code = 'mark:same'
+                update {table} set {column} = 'mark:same|' || {column}
                 where rowid = (select min(rowid) from {table} as rows
                                where {key} in (select * from resent_same))""")
-        return regions
 
 
-def _unmark_downstream(settings: Settings, regions: dict[str, str]) -> None:
+def _unmark_downstream(settings: Settings) -> None:
     with duckdb.connect(str(settings.warehouse_db)) as con:
         for table in DOWNSTREAM:
-            for tag, region in regions.items():
-                con.execute(f"update {table} set region_code = ? where region_code = ?",
-                            [region, tag])
+            column = TAG_COLUMN.get(table, "region_code")
+            con.execute(f"update {table} set {column} = split_part({column}, '|', 2) "
+                        f"where {column} like 'mark:%'")
 
 
 def _marked_downstream(settings: Settings) -> dict[str, set[str]]:
     return {table: {tag for (tag,) in _query(
-        settings, f"select region_code from {table} where region_code like 'mark:%'")}
-        for table in DOWNSTREAM}
+        settings, f"select split_part({column}, '|', 1) from {table} "
+                  f"where {column} like 'mark:%'")}
+        for table in DOWNSTREAM for column in [TAG_COLUMN.get(table, "region_code")]}
 
 
 def _tiers(settings: Settings) -> dict[tuple[str, str], str]:
@@ -351,7 +370,8 @@ def builds(tmp_path_factory):
         marked = _mark(settings, moved_key)
         state["tags"] = set(marked)
         rows_before = _rows_by_pupil(settings)
-        regions = _mark_downstream(settings, state["changing"], state["resent_same"])
+        _mark_downstream(settings, state["changing"], state["resent_same"])
+        _tag_absence_rates(settings)
         _ingest(settings, correction)
         _ingest(settings, resent)
         _build(defs, absence_dbt_assets, settings)
@@ -372,7 +392,7 @@ def builds(tmp_path_factory):
         state["changing"] |= _second_week_pupils(settings, "091")
         state["pupils_of_179"] = set(_query(settings, "select student_key from int_pupil_periods "
                                                       "where municipality_code = '179'"))
-        _unmark_downstream(settings, regions)
+        _unmark_downstream(settings)
         state["second_tiers"] = _tiers(settings)
         state["incremental_downstream"] = _downstream(settings)
         state["moved_schools"] = _query(settings, f"""
@@ -391,6 +411,26 @@ def builds(tmp_path_factory):
             "changed": _uniqueness_failures(settings, root / "unique-2", [unchanged, changed]),
             "every_row": _uniqueness_failures(settings, root / "unique-3", [unchanged],
                                               every_row=True)}
+
+        # A build with nothing new after the tags above were taken out of the period totals:
+        # absence_rates is built again from them (and records what it was built from).
+        state["rates_tag_after_second"] = _untag_absence_rates(settings)
+        _tag_absence_rates(settings)
+        _build(defs, absence_dbt_assets, settings)
+        state["rates_tag_after_untagging"] = _untag_absence_rates(settings)
+
+        # Night three: 179 sends its second week again, unchanged. Its rows of
+        # int_pupil_periods are written again (a new load wins the week) and nothing after
+        # them changes: no pupil, and absence_rates keeps its rows.
+        _tag_absence_rates(settings)
+        _ingest(settings, drop(sims["179"], "lesson_marks_csv", settings.landing, first=5,
+                               extracted=night(days[-1], 23, 59), extract_id="again"))
+        _build(defs, absence_dbt_assets, settings)
+        state["changed_on_third"] = _query(settings, "select * from "
+                                                     "int_pupil_periods__changed_pupils")
+        state["rates_tag_after_third"] = _untag_absence_rates(settings)
+        state["incremental"] = _pupil_periods(settings)
+        state["incremental_downstream"] = _downstream(settings)
 
         # Lost state (a warehouse from before the state tables): everything is built again.
         _mark(settings, moved_key)
@@ -489,6 +529,17 @@ def test_without_its_state_the_build_writes_every_row_again_and_keeps_state(buil
     assert builds["without_state"] == builds["incremental"]
     assert builds["downstream_without_state"] == builds["incremental_downstream"]
     assert builds["state_tables"] == set(STATE)
+
+
+def test_a_week_sent_again_unchanged_changes_nobody_and_keeps_the_rates(builds):
+    """Night two changed figures: absence_rates was built again (its tagged row is gone), as
+    it was when the test took its tags out of the period totals. Night three (179's week
+    again, unchanged) changed no pupil and kept every row of absence_rates; the rows equal a
+    full refresh (below)."""
+    assert builds["rates_tag_after_second"] == 0
+    assert builds["rates_tag_after_untagging"] == 0
+    assert builds["changed_on_third"] == []
+    assert builds["rates_tag_after_third"] == 1
 
 
 def test_the_incremental_result_equals_a_full_refresh(builds):

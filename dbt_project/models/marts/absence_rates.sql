@@ -4,6 +4,18 @@
 -- among the municipalities with records in the row, and a period ending within 14 days of
 -- it is provisional (§8.1). Unsuppressed: the publish step applies small-cell suppression
 -- and sets `suppressed`.
+--
+-- On DuckDB a build keeps the rows when nothing the model is built from changed since the
+-- last one (macros/unchanged_inputs.sql): a night whose deliveries changed no pupil's
+-- totals and no municipality's coverage rolls nothing up.
+
+{{ config(
+    materialized=incremental_on_duckdb(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_unless_inputs_unchanged(this) }}",
+    post_hook="{{ remember_inputs(this) }}",
+) }}
 
 {%- set measures = [
     'scheduled_lessons', 'absent_lessons', 'illness_lessons', 'authorised_lessons',
@@ -12,6 +24,7 @@
 {%- set measure_sums = [] %}
 {%- for measure in measures %}{% do measure_sums.append('sum(' ~ measure ~ ') as ' ~ measure) %}{% endfor %}
 
+{%- set full_build %}
 with
 
 coverage as (
@@ -82,3 +95,13 @@ final as (
 )
 
 select * from final
+{%- endset %}
+
+{%- if inputs_unchanged(this, model, full_build,
+                        {'int_municipality_coverage': ['municipality_code', 'coverage_end']}) %}
+
+select * from {{ this }} where 1 = 0
+
+{%- else %}
+{{ full_build }}
+{%- endif %}
