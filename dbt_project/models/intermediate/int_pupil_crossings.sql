@@ -40,8 +40,8 @@ with
 series as (
 
     select *
-    from {{ ref('int_pupil_ytd_series') }} as pupil_series
-    {%- if condition is not none %}
+    from {{ ref('int_pupil_ytd_series') }}
+    {%- if condition is not none %} as pupil_series
     where {{ condition }}
     {%- endif %}
 
