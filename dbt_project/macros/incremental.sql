@@ -32,6 +32,20 @@
     {{ return('insert_overwrite') }}
 {%- endmacro %}
 
+{#- The materialisation of a model that keeps state between builds on DuckDB (the pupil-level
+    models after int_pupil_periods, absence_rates) and that Spark builds whole. -#}
+{% macro incremental_on_duckdb() -%}
+    {{ return(adapter.dispatch('incremental_on_duckdb', 'absence')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_on_duckdb() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__incremental_on_duckdb() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
 {#- One of the state tables beside the model (it may not exist). -#}
 {% macro built_state_relation(model_relation, kind) -%}
     {{ return(model_relation.incorporate(path={'identifier': model_relation.identifier ~ '__built_' ~ kind})) }}
@@ -241,8 +255,8 @@
 
 {#- The condition on the model's rows (DuckDB, with state) that this build writes again: those
     of the pending weeks, of the weeks that no longer exist (`vanished_weeks`) and of the
-    moved pupils (`moved`: a table of them already found). -#}
-{% macro rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks, moved=none) -%}
+    moved pupils (`moved`: the table of them the pre-hook found). -#}
+{% macro rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks, moved) -%}
     {%- set built = built_state(this_relation) -%}
     exists (
         select 1
@@ -267,8 +281,7 @@
     )
     or exists (
         select 1
-        from {% if moved is none %}({{ pupil_period_moved_pupils(this_relation, enrolments) }})
-            {%- else %}{{ moved }}{% endif %} as moved_pupils
+        from {{ moved }} as moved_pupils
         where moved_pupils.municipality_code = {{ this_relation }}.municipality_code
             and moved_pupils.student_key = {{ this_relation }}.student_key
     )

@@ -16,18 +16,6 @@
     after them builds everything again and records it) or a lost record build everything; a collision of the 64-bit sums would miss a change
     (`--full-refresh` rebuilds all). Spark builds the model whole (materialized 'table'). -#}
 
-{% macro incremental_on_duckdb() -%}
-    {{ return(adapter.dispatch('incremental_on_duckdb', 'absence')()) }}
-{%- endmacro %}
-
-{% macro default__incremental_on_duckdb() -%}
-    {{ return('incremental') }}
-{%- endmacro %}
-
-{% macro spark__incremental_on_duckdb() -%}
-    {{ return('table') }}
-{%- endmacro %}
-
 {#- Compile time: record the fingerprint of what the model is built from now; true when it
     equals the one its last build recorded (the model then keeps its rows). -#}
 {% macro inputs_unchanged(this_relation, model_node, full_build, read_columns={}) -%}

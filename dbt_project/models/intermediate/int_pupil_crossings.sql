@@ -20,7 +20,7 @@
 -- pupil.
 
 {{ config(
-    materialized=pupil_level_materialization(),
+    materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
     pupil_change_state=['built_interventions'],

@@ -14,7 +14,7 @@
 -- absence_rates.
 
 {{ config(
-    materialized=pupil_level_materialization(),
+    materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
     pupil_change_state=['pupil_numbers'],

@@ -10,7 +10,7 @@
 -- full-day absences.
 
 {{ config(
-    materialized=pupil_level_materialization(),
+    materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ delete_changed_pupils(this, ref('int_pupil_periods'), by_school_year=false) }}",

@@ -11,7 +11,7 @@
 -- (records of a week whose Sunday the data had not reached yet).
 
 {{ config(
-    materialized=pupil_level_materialization(),
+    materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=[

@@ -5,7 +5,7 @@
 -- municipalities when the key came from a learner OID).
 
 {{ config(
-    materialized=pupil_level_materialization(),
+    materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ delete_changed_pupils(this, ref('int_pupil_periods')) }}",
