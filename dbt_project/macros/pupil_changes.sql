@@ -23,7 +23,8 @@
       - rebuilds everything otherwise ('all'): its first build, a full refresh, a missed
         build (it failed or was not selected while int_pupil_periods was built twice), other
         metric variables, or state tables missing.
-    Spark builds these models whole (materialized 'table', macro incremental_on_duckdb); the hooks do nothing there. -#}
+    Spark builds these models whole (materialized 'table', macro incremental_on_duckdb); the
+    hooks do nothing there. -#}
 
 {% macro sibling_relation(model_relation, suffix) -%}
     {{ return(model_relation.incorporate(path={'identifier': model_relation.identifier ~ '__' ~ suffix})) }}

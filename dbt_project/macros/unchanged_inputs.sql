@@ -9,11 +9,11 @@
     int_municipality_coverage, which every delivery moves), and a digest of the SQL of a
     whole build as compiled (`full_build`: the model's own SQL with every macro and variable
     it uses rendered in). The model renders it into `<model>__inputs_now` (at compile time,
-    before its hooks run); the pre-hook
-    deletes every row unless it equals the one the last build recorded
-    (`<model>__inputs_built`), the model then selects nothing or everything, and the
-    post-hook records it. A first build, `--full-refresh` (neither records one: the build
-    after them builds everything again and records it) or a lost record build everything; a collision of the 64-bit sums would miss a change
+    before its hooks run); the pre-hook deletes every row unless it equals the one the last
+    build recorded (`<model>__inputs_built`), the model then selects nothing or everything,
+    and the post-hook records it. A first build and `--full-refresh` record none: they build
+    everything, as does the build after them when its inputs differ from the last recorded.
+    A lost record builds everything; a collision of the 64-bit sums would miss a change
     (`--full-refresh` rebuilds all). Spark builds the model whole (materialized 'table'). -#}
 
 {#- Compile time: record the fingerprint of what the model is built from now; true when it
@@ -23,7 +23,12 @@
 {%- endmacro %}
 
 {% macro default__inputs_unchanged(this_relation, model_node, full_build, read_columns) -%}
-    {%- if not execute or model_node.resource_type != 'model' or not is_incremental() -%}
+    {%- if not execute or model_node.resource_type != 'model' -%}{{ return(false) }}{%- endif -%}
+    {%- set now = sibling_relation(this_relation, 'inputs_now') -%}
+    {%- if not is_incremental() -%}
+        {#- Built whole: no fingerprint is recorded (one left by an earlier compile would not
+            be what these rows are built from). -#}
+        {%- do run_query("drop table if exists " ~ now) -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set counts = [] -%}
@@ -36,7 +41,6 @@
                              ~ "coalesce(sum(cast(hash(" ~ columns | join(', ')
                              ~ ") as hugeint)), 0) from " ~ relation ~ ")") -%}
     {%- endfor -%}
-    {%- set now = sibling_relation(this_relation, 'inputs_now') -%}
     {%- set built = sibling_relation(this_relation, 'inputs_built') -%}
     {%- do run_query("create or replace table " ~ now ~ " as select "
                      ~ (counts | join(" || '|' || ") if counts else "''")
