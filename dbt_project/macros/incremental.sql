@@ -233,15 +233,25 @@
     create or replace table {{ moved }} as
     {{ pupil_period_moved_pupils(this_relation, enrolments) }};
 
-    {#- One pass finds the rows, with a hash of what each holds: the build's changes are the
-        pupils whose rows it wrote differently (macros/pupil_changes.sql). -#}
+    {#- One pass finds the rows (reading the few columns it needs), a second hashes what those
+        rows hold: the build's changes are the pupils whose rows it wrote differently
+        (macros/pupil_changes.sql). Hashing in the first pass read every column of the whole
+        table: twice the time on 30 M rows. -#}
     {%- set stale_rows = this_relation.identifier ~ '__stale_rows' -%}
+    {%- set stale_ids = this_relation.identifier ~ '__stale_ids' -%}
+    create or replace temporary table {{ stale_ids }} as
+    select rowid as row_id
+    from {{ this_relation }}
+    where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=true,
+                                 moved=moved) }};
+
     create or replace temporary table {{ stale_rows }} as
     select rowid as row_id, municipality_code, student_key, school_year,
         {{ pupil_period_row_hash() }} as row_hash
     from {{ this_relation }}
-    where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=true,
-                                 moved=moved) }};
+    where rowid in (select row_id from {{ stale_ids }});
+
+    drop table {{ stale_ids }};
 
     {{ start_pupil_changes(this_relation, rebuilt_all=false, stale_rows=stale_rows) }};
 
