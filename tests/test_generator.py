@@ -505,3 +505,36 @@ def test_pupil_counts_follow_the_size_model() -> None:
     demo = {c: g.pupil_count(c) for c in codes}
     assert all(150 <= n <= 900 for n in demo.values()) and demo["091"] == max(demo.values())
     assert g.pupil_count("091", 0.01) == round(whole["091"] / 100)
+
+
+def test_a_later_night_brings_a_new_day_and_corrections(tmp_path: Path) -> None:
+    """`through` leaves the last school days out of the first extract; an extract of the same
+    simulation a night later holds the next day's marks and markings corrected that day for
+    earlier days, and no mark modified after its own extraction."""
+    first = g.generate(tmp_path / "a", municipalities=["049"], days=40, seed=7, scale=0.01,
+                       through=38)[0]
+    sim = g.simulate_municipality("049", date(2026, 8, 10), 40, seed=7,
+                                  pupils=g.pupil_count("049", 0.01))
+    day38, day39 = sim.days[37].item(), sim.days[38].item()
+    m1 = manifest(first)
+    assert m1["coverage"]["end"] == day38.isoformat()
+    assert m1["extracted_at"].startswith(day38.isoformat())
+    later = g.write_drop(sim, "lesson_marks_csv", tmp_path / "b",
+                         coverage=(day39 - timedelta(days=13), day39))
+
+    def marks(folder: Path) -> list[dict[str, str]]:
+        return read_csv(folder / "merkinnat.csv", "utf-8")
+
+    before, after = marks(first), marks(later)
+    assert max(fi_date(r["pvm"]) for r in before) == day38
+    assert any(fi_date(r["pvm"]) == day39 for r in after)
+    for rows, extracted in ((before, day38), (after, day39)):
+        assert all(fi_date(r["muokattu"].split()[0]) <= extracted for r in rows)
+    corrected = {(r["oppilas_id"], r["pvm"], r["tunti"]) for r in after
+                 if fi_date(r["muokattu"].split()[0]) == day39
+                 and fi_date(r["pvm"]) < day39}
+    assert corrected, "no marking corrected on the new day"
+    earlier = {(r["oppilas_id"], r["pvm"], r["tunti"]) for r in before}
+    assert corrected <= earlier  # corrections of lessons the first extract already had
+    with pytest.raises(ValueError, match="through"):
+        g.generate(tmp_path / "c", municipalities=["049"], days=5, seed=7, through=6)

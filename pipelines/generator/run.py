@@ -72,8 +72,13 @@ def generate(
     days: int = 60,
     seed: int = 42,
     scale: float | None = None,
+    through: int | None = None,
 ) -> list[Path]:
     """Write one drop per municipality into `out`; returns the drop folders.
+
+    With `through`, each drop covers only the first `through` of the `days` school days and
+    is extracted the night of the last of them: the later days, and the corrections made on
+    them, are left for later nights' extracts of the same simulation.
 
     `municipalities` defaults to 6, or to all 308 when a `scale` is given (scale 1.0 is the
     whole country). Profiles cycle CSV, JSONL, XLSX in the chosen order; every third CSV
@@ -97,7 +102,12 @@ def generate(
         if profile == "lesson_marks_csv":
             encoding = "cp1252" if csv_count % 3 == 1 else "utf-8"
             csv_count += 1
-        folders.append(write_drop(sim, profile, Path(out), encoding=encoding))
+        coverage = None
+        if through is not None:
+            if not 1 <= through <= len(sim.days):
+                raise ValueError(f"through must be 1-{len(sim.days)} school days")
+            coverage = (sim.days[0].item(), sim.days[through - 1].item())
+        folders.append(write_drop(sim, profile, Path(out), coverage=coverage, encoding=encoding))
     return folders
 
 
