@@ -205,18 +205,33 @@ def _downstream(settings: Settings) -> dict[str, list[tuple]]:
                                "absence_rates": "select * from absence_rates"}.items()}
 
 
-def _tag_absence_rates(settings: Settings) -> None:
-    """Tag one row of absence_rates (school_year): it survives a build that kept the rows."""
+def _tag_absence_rates(settings: Settings, period_type: str | None = None,
+                       period_start: str | None = None) -> None:
+    """Tag absence_rates' national row of every grade band for one period, or for every
+    period (students made negative): it survives a build that did not roll its period up
+    again."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        con.execute("update absence_rates set school_year = 'mark:' || school_year "
-                    "where rowid = (select min(rowid) from absence_rates)")
+        con.execute("update absence_rates set students = -1 - students where level = 'national' "
+                    "and grade_band = 'all' and coalesce(period_type = ? and period_start = ?, "
+                    "true)", [period_type, period_start])
+
+
+def _rates_tagged(settings: Settings) -> list[tuple]:
+    return _query(settings, "select period_type, cast(period_start as varchar) "
+                            "from absence_rates where students < 0 order by all")
 
 
 def _untag_absence_rates(settings: Settings) -> int:
-    """Put the tag back; the number of tagged rows found."""
+    """Put the tags back; the number of tagged rows found."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        return con.execute("update absence_rates set school_year = substr(school_year, 6) "
-                           "where school_year like 'mark:%'").fetchone()[0]
+        return con.execute("update absence_rates set students = -1 - students "
+                           "where students < 0").fetchone()[0]
+
+
+def _national_week(settings: Settings, column: str, week: str):
+    return _query(settings, f"select {column} from absence_rates where level = 'national' "
+                            f"and grade_band = 'all' and period_type = 'week' "
+                            f"and period_start = '{week}'")[0][0]
 
 
 def _add_response(settings: Settings, folder, day) -> str:
@@ -371,7 +386,7 @@ def builds(tmp_path_factory):
         state["tags"] = set(marked)
         rows_before = _rows_by_pupil(settings)
         _mark_downstream(settings, state["changing"], state["resent_same"])
-        _tag_absence_rates(settings)
+        _tag_absence_rates(settings, "week", "2026-08-17")
         _ingest(settings, correction)
         _ingest(settings, resent)
         _build(defs, absence_dbt_assets, settings)
@@ -392,6 +407,12 @@ def builds(tmp_path_factory):
         state["changing"] |= _second_week_pupils(settings, "091")
         state["pupils_of_179"] = set(_query(settings, "select student_key from int_pupil_periods "
                                                       "where municipality_code = '179'"))
+        state["rates_periods"] = _query(settings, """
+            select distinct period_type, cast(period_start as varchar) from absence_rates
+            order by all""")
+        state["periods_untagged"] = _query(settings, """
+            select distinct period_type, cast(period_start as varchar)
+            from int_pupil_period_totals where school_code like 'mark:%' order by all""")
         _unmark_downstream(settings)
         state["second_tiers"] = _tiers(settings)
         state["incremental_downstream"] = _downstream(settings)
@@ -413,21 +434,51 @@ def builds(tmp_path_factory):
                                               every_row=True)}
 
         # A build with nothing new after the tags above were taken out of the period totals:
-        # absence_rates is built again from them (and records what it was built from).
+        # absence_rates rolls up again the periods of the rows whose tags went, only those.
         state["rates_tag_after_second"] = _untag_absence_rates(settings)
         _tag_absence_rates(settings)
         _build(defs, absence_dbt_assets, settings)
-        state["rates_tag_after_untagging"] = _untag_absence_rates(settings)
+        state["rates_tagged_after_untagging"] = _rates_tagged(settings)
+        _untag_absence_rates(settings)
+
+        # One pupil's first week gets a late arrival more in the period totals, and the
+        # second week's national data_through is wrong: the build rolls up the first week
+        # again, keeps the other periods' rows and puts their data_through right.
+        state["late_before"] = _national_week(settings, "late_count", "2026-08-10")
+        state["through_before"] = _national_week(settings, "data_through", "2026-08-17")
+        with duckdb.connect(str(settings.warehouse_db)) as con:
+            (bumped,) = con.execute("""
+                select min(rowid) from int_pupil_period_totals
+                where period_type = 'week' and period_start = '2026-08-10'""").fetchone()
+            con.execute("update int_pupil_period_totals set late_count = late_count + 1 "
+                        "where rowid = ?", [bumped])
+            con.execute("update absence_rates set data_through = date '2000-01-01' "
+                        "where level = 'national' and period_start = '2026-08-17'")
+        for period in (("week", "2026-08-10"), ("week", "2026-08-17"), ("month", "2026-08-01"),
+                       ("school_year", "2026-08-01")):
+            _tag_absence_rates(settings, *period)
+        _build(defs, absence_dbt_assets, settings)
+        state["rates_tagged_after_one_week"] = _rates_tagged(settings)
+        state["late_after"] = _national_week(settings, "late_count", "2026-08-10")
+        state["through_after"] = _national_week(settings, "data_through", "2026-08-17")
+        _untag_absence_rates(settings)
+        with duckdb.connect(str(settings.warehouse_db)) as con:
+            state["bump_reverted"] = con.execute(
+                "update int_pupil_period_totals set late_count = late_count - 1 "
+                "where rowid = ?", [bumped]).fetchone()[0]
 
         # Night three: 179 sends its second week again, unchanged. Its rows of
         # int_pupil_periods are written again (a new load wins the week) and nothing after
-        # them changes: no pupil, and absence_rates keeps its rows.
-        _tag_absence_rates(settings)
+        # them changes: no pupil, and absence_rates keeps its rows but for the first week,
+        # whose totals the test has just put back.
+        _tag_absence_rates(settings, "week", "2026-08-17")
+        _tag_absence_rates(settings, "month", "2026-08-01")
         _ingest(settings, drop(sims["179"], "lesson_marks_csv", settings.landing, first=5,
                                extracted=night(days[-1], 23, 59), extract_id="again"))
         _build(defs, absence_dbt_assets, settings)
         state["changed_on_third"] = _query(settings, "select * from "
                                                      "int_pupil_periods__changed_pupils")
+        state["rates_tagged_after_third"] = _rates_tagged(settings)
         state["rates_tag_after_third"] = _untag_absence_rates(settings)
         state["incremental"] = _pupil_periods(settings)
         state["incremental_downstream"] = _downstream(settings)
@@ -532,14 +583,29 @@ def test_without_its_state_the_build_writes_every_row_again_and_keeps_state(buil
 
 
 def test_a_week_sent_again_unchanged_changes_nobody_and_keeps_the_rates(builds):
-    """Night two changed figures: absence_rates was built again (its tagged row is gone), as
-    it was when the test took its tags out of the period totals. Night three (179's week
-    again, unchanged) changed no pupil and kept every row of absence_rates; the rows equal a
-    full refresh (below)."""
+    """Night two changed the second week's figures: absence_rates rolled it up again (its
+    tagged row is gone), as it did when the test took its tags out of the period totals.
+    Night three (179's week again, unchanged) changed no pupil and kept the rows of the
+    periods whose totals did not change; the rows equal a full refresh (below)."""
     assert builds["rates_tag_after_second"] == 0
-    assert builds["rates_tag_after_untagging"] == 0
+    untagged = builds["periods_untagged"]
+    assert untagged and set(untagged) < set(builds["rates_periods"])
+    assert builds["rates_tagged_after_untagging"] == [
+        period for period in builds["rates_periods"] if period not in untagged]
     assert builds["changed_on_third"] == []
-    assert builds["rates_tag_after_third"] == 1
+    assert builds["rates_tagged_after_third"] == [("month", "2026-08-01"),
+                                                  ("week", "2026-08-17")]
+
+
+def test_absence_rates_rolls_up_only_the_periods_whose_totals_changed(builds):
+    """A late arrival more in one pupil's first-week totals: the first week's rows are rolled
+    up again with it, every other period keeps its rows (its tags), and data_through is put
+    right on a row that was not rolled up."""
+    assert builds["rates_tagged_after_one_week"] == [
+        ("month", "2026-08-01"), ("school_year", "2026-08-01"), ("week", "2026-08-17")]
+    assert builds["late_after"] == builds["late_before"] + 1
+    assert builds["through_after"] == builds["through_before"]
+    assert builds["bump_reverted"] == 1
 
 
 def test_the_incremental_result_equals_a_full_refresh(builds):

@@ -18,40 +18,47 @@
 
 {#- Compile time: record the fingerprint of what the model is built from now; true when it
     equals the one its last build recorded (the model then keeps its rows). -#}
-{% macro inputs_unchanged(this_relation, model_node, full_build, read_columns={}) -%}
-    {{ return(adapter.dispatch('inputs_unchanged', 'absence')(this_relation, model_node, full_build, read_columns)) }}
+{% macro inputs_unchanged(this_relation, model_node, full_build, read_columns={}, skip=[],
+                          record_whole_builds=false) -%}
+    {{ return(adapter.dispatch('inputs_unchanged', 'absence')(this_relation, model_node, full_build, read_columns, skip, record_whole_builds)) }}
 {%- endmacro %}
 
-{% macro default__inputs_unchanged(this_relation, model_node, full_build, read_columns) -%}
+{% macro default__inputs_unchanged(this_relation, model_node, full_build, read_columns, skip,
+                                   record_whole_builds) -%}
     {%- if not execute or model_node.resource_type != 'model' -%}{{ return(false) }}{%- endif -%}
     {%- set now = sibling_relation(this_relation, 'inputs_now') -%}
-    {%- if not is_incremental() -%}
+    {%- if not is_incremental() and not (record_whole_builds and flags.WHICH in ['run', 'build']) -%}
         {#- Built whole: no fingerprint is recorded (one left by an earlier compile would not
-            be what these rows are built from). -#}
+            be what these rows are built from). With record_whole_builds a build's compile
+            writes it afresh, so it is (not `dbt compile` or `docs generate`, which may run
+            before the inputs exist). -#}
         {%- do run_query("drop table if exists " ~ now) -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set counts = [] -%}
     {%- for node_id in model_node.depends_on.nodes | sort -%}
         {%- set node = graph.nodes[node_id] -%}
+        {%- if node.name not in skip -%}
         {%- set relation = api.Relation.create(database=node.database, schema=node.schema,
                                                identifier=node.alias) -%}
         {%- set columns = read_columns.get(node.name, ['*columns(*)']) -%}
         {%- do counts.append("(select '" ~ node_id ~ ":' || count(*) || ':' || "
                              ~ "coalesce(sum(cast(hash(" ~ columns | join(', ')
                              ~ ") as hugeint)), 0) from " ~ relation ~ ")") -%}
+        {%- endif -%}
     {%- endfor -%}
     {%- set built = sibling_relation(this_relation, 'inputs_built') -%}
     {%- do run_query("create or replace table " ~ now ~ " as select "
                      ~ (counts | join(" || '|' || ") if counts else "''")
                      ~ " as inputs, '" ~ local_md5(full_build) ~ "' as code") -%}
-    {%- if not relation_exists(built) -%}{{ return(false) }}{%- endif -%}
+    {%- if not is_incremental() or not relation_exists(built) -%}{{ return(false) }}{%- endif -%}
     {%- set same = run_query("select count(*) from " ~ now ~ " inner join " ~ built
                              ~ " using (inputs, code)").rows[0][0] -%}
     {{ return(same == 1) }}
 {%- endmacro %}
 
-{% macro spark__inputs_unchanged(this_relation, model_node, full_build, read_columns) -%}
+{% macro spark__inputs_unchanged(this_relation, model_node, full_build, read_columns, skip,
+                                 record_whole_builds) -%}
     {{ return(false) }}
 {%- endmacro %}
 

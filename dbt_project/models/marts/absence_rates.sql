@@ -5,16 +5,19 @@
 -- it is provisional (§8.1). Unsuppressed: the publish step applies small-cell suppression
 -- and sets `suppressed`.
 --
--- On DuckDB a build keeps the rows when nothing the model is built from changed since the
--- last one (macros/unchanged_inputs.sql): a night whose deliveries changed no pupil's
--- totals and no municipality's coverage rolls nothing up.
+-- On DuckDB a build rolls up only the periods whose pupil totals changed since the last one
+-- and sets data_through and provisional on every row (macros/period_changes.sql): a night
+-- rebuilds the weeks, months, term and school year its windows touched.
 
 {{ config(
     materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_unless_inputs_unchanged(this) }}",
-    post_hook="{{ remember_inputs(this) }}",
+    pre_hook="{{ delete_periods_to_build(this) }}",
+    post_hook=[
+        "{{ remember_periods(this, ref('int_municipality_coverage')) }}",
+        "{{ remember_inputs(this) }}",
+    ],
 ) }}
 
 {%- set measures = [
@@ -44,6 +47,8 @@ pupil_period_totals as (
 
     left join coverage
         on totals.municipality_code = coverage.municipality_code
+
+    {{ periods_filter_marker() }}
 
 ),
 
@@ -97,11 +102,6 @@ final as (
 select * from final
 {%- endset %}
 
-{%- if inputs_unchanged(this, model, full_build,
-                        {'int_municipality_coverage': ['municipality_code', 'coverage_end']}) %}
-
-select * from {{ this }} where 1 = 0
-
-{%- else %}
-{{ full_build }}
-{%- endif %}
+{%- set periods = periods_to_build(this, model, full_build, ref('int_pupil_period_totals'),
+                                  skip=['int_pupil_period_totals', 'int_municipality_coverage']) %}
+{{ full_build | replace(periods_filter_marker(), periods_filter('totals', periods)) }}
