@@ -66,8 +66,7 @@
     {%- set built = sibling_relation(this_relation, 'periods_built') -%}
     {%- set changed = sibling_relation(this_relation, 'changed_periods') -%}
     {%- do run_query("drop table if exists " ~ changed) -%}
-    {%- set same_inputs = inputs_unchanged(this_relation, model_node, full_build, skip=skip,
-                                           record_whole_builds=true) -%}
+    {%- set same_inputs = inputs_unchanged(this_relation, model_node, full_build, skip=skip) -%}
     {%- set keys = rate_period_keys() + rate_place_keys() -%}
     {%- do run_query("create or replace table " ~ now ~ " as select " ~ keys | join(', ')
                      ~ ", count(*) as row_count, "
