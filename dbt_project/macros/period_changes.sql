@@ -38,18 +38,23 @@
     /* periods to build */
 {%- endmacro %}
 
+{#- `where exists` a row of `periods` (a relation of period keys) for the row of `alias`. -#}
+{% macro in_periods(alias, periods) -%}
+    where exists (
+        select 1
+        from {{ periods }} as periods
+        where
+        {%- for key in rate_period_keys() %}
+            periods.{{ key }} = {{ alias }}.{{ key }}{% if not loop.last %} and{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
 {% macro periods_filter(totals_alias, periods) -%}
     {%- if periods is none -%}
     {{ return('') }}
     {%- endif -%}
-    where exists (
-        select 1
-        from {{ periods }} as periods_to_build
-        where
-        {%- for key in rate_period_keys() %}
-            periods_to_build.{{ key }} = {{ totals_alias }}.{{ key }}{% if not loop.last %} and{% endif %}
-        {%- endfor %}
-    )
+    {{ in_periods(totals_alias, periods) }}
 {%- endmacro %}
 
 {#- Compile time: the relation of the periods to build again, or none (build every period). -#}
@@ -96,14 +101,7 @@
     {%- set changed = sibling_relation(this_relation, 'changed_periods') -%}
     delete from {{ this_relation }}
     {%- if relation_exists(changed) %}
-    where exists (
-        select 1
-        from {{ changed }} as changed_periods
-        where
-        {%- for key in rate_period_keys() %}
-            changed_periods.{{ key }} = {{ this_relation }}.{{ key }}{% if not loop.last %} and{% endif %}
-        {%- endfor %}
-    )
+    {{ in_periods(this_relation, changed) }}
     {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
