@@ -173,6 +173,11 @@ def _second_week_pupils(settings: Settings, municipality: str) -> set[tuple]:
                                 f"and period_end >= date '2026-08-17'"))
 
 
+# int_pupil_periods' columns in _rows_by_pupil's rows.
+PERIOD_COLUMNS = ("student_key", "municipality_code", "region_code", "school_code", "grade",
+                  "grade_band", "period_start", "period_end")
+
+
 def _rows_by_pupil(settings: Settings) -> dict[str, Counter]:
     """Each pupil's rows of int_pupil_periods without the load's extract id and the week's
     fingerprint (nothing after the model reads them), as a multiset."""
@@ -262,9 +267,10 @@ TAG_COLUMN = {"int_pupil_period_totals": "school_code"}
 def _mark_downstream(settings: Settings, changing: set[tuple], resent_same: set[tuple]) -> None:
     """Tag one row of each municipality in each downstream table (TAG_COLUMN, else
     region_code; the real value kept after a '|'): in 091 and 837 a row of a pupil in
-    `changing` (whose records the next night changes), in 179 any; and, tagged 'mark:same',
-    a row of a pupil in `resent_same` (whose records the next night sends again
-    unchanged)."""
+    `changing` (whose records the next night changes; in the series their latest date), in
+    179 any; tagged 'mark:same', a row of a pupil in `resent_same` (whose records the next
+    night sends again unchanged); and tagged 'mark:before', the series' row of a pupil of
+    091 in `changing` on the first day, before anything of theirs changes."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
         for name, pupils in (("changing", changing), ("resent_same", resent_same)):
             con.execute(f"create temp table {name} (student_key varchar)")
@@ -274,16 +280,24 @@ def _mark_downstream(settings: Settings, changing: set[tuple], resent_same: set[
             key = ("(select student_key from int_pupil_period_totals__pupil_numbers as numbers "
                    "where numbers.pupil_id = rows.pupil_id)"
                    if table == "int_pupil_period_totals" else "rows.student_key")
+            row = ("arg_max(rowid, (period_end, rowid))" if table == "int_pupil_ytd_series"
+                   else "min(rowid)")
             con.execute(f"""
                 update {table} set {column} = 'mark:' || municipality_code || '|' || {column}
                 where rowid in (
-                    select min(rowid) from {table} as rows
+                    select {row} from {table} as rows
                     where municipality_code = '179' or {key} in (select * from changing)
                     group by municipality_code)""")
             con.execute(f"""
                 update {table} set {column} = 'mark:same|' || {column}
                 where rowid = (select min(rowid) from {table} as rows
                                where {key} in (select * from resent_same))""")
+        con.execute("""
+            update int_pupil_ytd_series set region_code = 'mark:before|' || region_code
+            where rowid = (select arg_min(rowid, (period_end, student_key))
+                           from int_pupil_ytd_series as rows
+                           where municipality_code = '091'
+                               and student_key in (select * from changing))""")
 
 
 def _unmark_downstream(settings: Settings) -> None:
@@ -398,7 +412,10 @@ def builds(tmp_path_factory):
             group by all order by all""")
         state["changed_pupils"] = set(_query(settings, "select student_key from "
                                                        "int_pupil_periods__changed_pupils"))
+        state["changed_from"] = dict(_query(settings, "select student_key, changed_from from "
+                                                      "int_pupil_periods__changed_pupils"))
         rows_after = _rows_by_pupil(settings)
+        state["rows_before"], state["rows_after"] = rows_before, rows_after
         state["late_response"] = _query(settings, f"""
             select responded_targeted, response_type from int_pupil_crossings
             where student_key = '{state["responded_late"]}'""")
@@ -549,9 +566,30 @@ def test_the_pupil_level_models_wrote_again_the_changed_pupils_only(builds):
     assert builds["pupils_of_179"] and not builds["pupils_of_179"] & expected
     assert len(builds["resent_same"]) > 20 and not builds["resent_same"] & expected
     # A row of a changed pupil was written again in 091 and 837; the row of 179 and that of
-    # a pupil whose week came again unchanged were not.
-    assert builds["downstream_marked_after_second"] == {table: {"mark:179", "mark:same"}
-                                                        for table in DOWNSTREAM}
+    # a pupil whose week came again unchanged were not, nor the series' row of a changed
+    # pupil of 091 on the first day: their series is written again from the last date
+    # before their change (the values equal a full refresh, below).
+    assert builds["downstream_marked_after_second"] == {
+        table: {"mark:179", "mark:same"} | ({"mark:before"} if table == "int_pupil_ytd_series"
+                                            else set())
+        for table in DOWNSTREAM}
+
+
+def test_a_change_is_dated_from_the_pupils_first_changed_date(builds):
+    """changed_from is the earliest period_end of a row that differs (rows deleted, added or
+    written with other contents), for the moved pupil none (every date: their enrolments
+    changed). 091's pupils changed from the correction's first day or later."""
+    period_end = PERIOD_COLUMNS.index("period_end")
+    before, after = builds["rows_before"], builds["rows_after"]
+    expected = {}
+    for (key,) in builds["rows_differ"]:
+        old, new = before.get(key, Counter()), after.get(key, Counter())
+        expected[key] = min(row[period_end] for row in (old - new) + (new - old))
+    expected[builds["moved_key"]] = None
+    assert builds["changed_from"] == expected
+    assert {day for key, day in expected.items() if key != builds["moved_key"]} \
+        and all(day >= builds["correction_start"]
+                for key, day in expected.items() if key != builds["moved_key"])
 
 
 def test_the_correction_moved_tiers_after_the_fact(builds):

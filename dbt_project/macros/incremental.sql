@@ -246,7 +246,7 @@
                                  moved=moved) }};
 
     create or replace temporary table {{ stale_rows }} as
-    select rowid as row_id, municipality_code, student_key, school_year,
+    select rowid as row_id, municipality_code, student_key, school_year, period_end,
         {{ pupil_period_row_hash() }} as row_hash
     from {{ this_relation }}
     where rowid in (select row_id from {{ stale_ids }});

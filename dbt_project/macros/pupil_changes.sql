@@ -5,12 +5,16 @@
 
     int_pupil_periods says what its build changed, in two tables beside it (written by its
     hooks, in its build's transaction):
-      - `<model>__changed_pupils` (student_key, school_year): the pupils whose rows the build
-        changed: rows deleted, added, or written again with other contents (a hash of every
-        column but the load's extract_id and the week's fingerprint, macro
+      - `<model>__changed_pupils` (student_key, school_year, changed_from): the pupils whose
+        rows the build changed: rows deleted, added, or written again with other contents (a
+        hash of every column but the load's extract_id and the week's fingerprint, macro
         pupil_period_row_hash), and every pupil whose enrolments changed (the Sunday
         snapshots read the enrolments themselves). A week re-sent with the same records
-        rewrites its rows and changes nobody;
+        rewrites its rows and changes nobody. changed_from is the earliest period_end whose
+        rows changed (the pupil's rows before it are as they were), null for a pupil whose
+        enrolments changed: a night's new day changes a pupil from that day on, and the
+        year-to-date series writes again only the dates from there (macro
+        series_rebuild_from);
       - `<model>__change_build` (build_id, after_build_id): this build (dbt's
         invocation_id) and the build it changed from; after_build_id is null when the build
         rebuilt every row.
@@ -56,9 +60,10 @@
 
 {#- Pre-hook: start this build's change record. `rebuilt_all`: every row is written again,
     so nothing downstream can use a list of pupils. `stale_rows`: a table of the
-    (municipality_code, student_key, school_year, row_hash) of the rows about to be deleted
-    (or none); their hashes per pupil are kept for the post-hook in `<model>__stale_pupils`,
-    the moved pupils are in `<model>__moved_pupils` (macro delete_stale_partitions). -#}
+    (municipality_code, student_key, school_year, period_end, row_hash) of the rows about to
+    be deleted (or none); their hashes per pupil and date are kept for the post-hook in
+    `<model>__stale_pupils`, the moved pupils are in `<model>__moved_pupils` (macro
+    delete_stale_partitions). -#}
 {% macro start_pupil_changes(this_relation, rebuilt_all, stale_rows=none) -%}
     {%- set change_build = sibling_relation(this_relation, 'change_build') -%}
     {%- set changed = sibling_relation(this_relation, 'changed_pupils') -%}
@@ -74,11 +79,13 @@
 
     create or replace table {{ changed }} as
     {%- if stale_rows is none %}
-    select cast(null as varchar) as student_key, cast(null as varchar) as school_year
+    select cast(null as varchar) as student_key, cast(null as varchar) as school_year,
+        cast(null as date) as changed_from
     where 1 = 0
     {%- else %}
-    {#- The moved pupils' now; the others' once the post-hook has seen what was written. #}
-    select distinct stale.student_key, stale.school_year
+    {#- The moved pupils' now (every date); the others' once the post-hook has seen what was
+        written. #}
+    select distinct stale.student_key, stale.school_year, cast(null as date) as changed_from
     from {{ stale_rows }} as stale
     inner join {{ sibling_relation(this_relation, 'moved_pupils') }} as moved
         on stale.municipality_code = moved.municipality_code
@@ -95,11 +102,13 @@
     hash(*columns(* exclude (extract_id, partition_fingerprint)))
 {%- endmacro %}
 
-{#- A select of (student_key, school_year, row_count, row_hash_sum) of `rows` (with row_hash). -#}
+{#- A select of (student_key, school_year, period_end, row_count, row_hash_sum) of `rows`
+    (with row_hash): per pupil and date, so that a change is dated. -#}
 {% macro pupil_row_hashes(rows) -%}
     select
         student_key,
         school_year,
+        period_end,
         count(*) as row_count,
         sum(cast(row_hash as hugeint)) as row_hash_sum
 
@@ -107,7 +116,8 @@
 
     group by
         student_key,
-        school_year
+        school_year,
+        period_end
 {%- endmacro %}
 
 {#- Post-hook: add the pupils whose rows this build deleted, appended or wrote again with
@@ -135,7 +145,8 @@
     with
 
     appended_rows as (
-        select municipality_code, student_key, school_year, {{ pupil_period_row_hash() }} as row_hash
+        select municipality_code, student_key, school_year, period_end,
+            {{ pupil_period_row_hash() }} as row_hash
         {%- if appended | length == 1 %}
         from temp.main."{{ appended[0] }}"
         {%- else %}
@@ -149,32 +160,52 @@
         {{ pupil_row_hashes('appended_rows') }}
     ),
 
-    -- A pupil whose rows were deleted, added, or written with other contents.
+    -- A pupil date whose rows were deleted, added, or written with other contents.
     rewritten as (
         select coalesce(appended_pupils.student_key, stale_pupils.student_key) as student_key,
-            coalesce(appended_pupils.school_year, stale_pupils.school_year) as school_year
+            coalesce(appended_pupils.school_year, stale_pupils.school_year) as school_year,
+            coalesce(appended_pupils.period_end, stale_pupils.period_end) as changed_from
         from appended_pupils
         full outer join {{ stale_pupils }} as stale_pupils
             on appended_pupils.student_key = stale_pupils.student_key
             and appended_pupils.school_year = stale_pupils.school_year
+            and appended_pupils.period_end = stale_pupils.period_end
         where appended_pupils.row_count is distinct from stale_pupils.row_count
             or appended_pupils.row_hash_sum is distinct from stale_pupils.row_hash_sum
     ),
 
-    -- A moved pupil's school years that only the new rows have (the pre-hook wrote the others).
+    -- A moved pupil's school years that only the new rows have (the pre-hook wrote the
+    -- others): every date.
     moved_appended as (
-        select appended_rows.student_key, appended_rows.school_year
+        select distinct appended_rows.student_key, appended_rows.school_year,
+            cast(null as date) as changed_from
         from appended_rows
         inner join {{ moved }} as moved
             on appended_rows.municipality_code = moved.municipality_code
             and appended_rows.student_key = moved.student_key
+    ),
+
+    -- One row per pupil and school year: from the earliest date changed (null: every date).
+    changes as (
+        select student_key, school_year,
+            case when bool_or(changed_from is null) then null else min(changed_from) end
+                as changed_from
+        from (
+            select * from rewritten
+            union all
+            select * from moved_appended
+        ) as dated
+        group by student_key, school_year
     )
 
-    select student_key, school_year from rewritten
-    union
-    select student_key, school_year from moved_appended
-    except
-    select student_key, school_year from {{ sibling_relation(this_relation, 'changed_pupils') }};
+    select changes.student_key, changes.school_year, changes.changed_from
+    from changes
+    where not exists (
+        select 1
+        from {{ sibling_relation(this_relation, 'changed_pupils') }} as recorded
+        where recorded.student_key = changes.student_key
+            and recorded.school_year = changes.school_year
+    );
 
     drop table {{ stale_pupils }};
     drop table {{ moved }}
@@ -300,6 +331,120 @@
 {%- endmacro %}
 
 {% macro spark__remember_pupil_changes_seen(this_relation, periods_relation) -%}
+{%- endmacro %}
+
+{#- ---- The year-to-date series from the date of a change (DuckDB) --------------------
+
+    A night's new school day changes every pupil who has one, but only from that day: the
+    series before it stays as it was. So int_pupil_ytd_series writes a changed pupil's
+    series again from the last date before their earliest change (changed_from; that date's
+    next_period_end may move), and its running totals start from the totals before that
+    date, which the series itself holds (ytd less the date's own lessons, exact decimals).
+    Its pre-hook keeps them in `<model>__rebuild_from` (student_key, school_year,
+    rebuild_from, base_scheduled_lessons, base_absent_lessons; rebuild_from null: the whole
+    school year, as for a pupil whose enrolments changed or whose first date changed), then
+    deletes the rows from rebuild_from on; a post-hook drops the table. -#}
+
+{% macro delete_changed_series(this_relation, periods_relation) -%}
+    {{ return(adapter.dispatch('delete_changed_series', 'absence')(this_relation, periods_relation)) }}
+{%- endmacro %}
+
+{% macro default__delete_changed_series(this_relation, periods_relation) -%}
+    {%- if is_incremental() and pupil_change_mode(this_relation, periods_relation) == 'changed' -%}
+    {%- set rebuild = sibling_relation(this_relation, 'rebuild_from') -%}
+    create or replace table {{ rebuild }} as
+    with
+
+    changed as (
+        select * from {{ sibling_relation(periods_relation, 'changed_pupils') }}
+    ),
+
+    last_date_before as (
+        select
+            series.student_key,
+            series.school_year,
+            max(series.period_end) as period_end
+        from {{ this_relation }} as series
+        inner join changed
+            on series.student_key = changed.student_key
+            and series.school_year = changed.school_year
+        where series.period_end < changed.changed_from
+        group by
+            series.student_key,
+            series.school_year
+    )
+
+    select
+        changed.student_key,
+        changed.school_year,
+        last_date_before.period_end as rebuild_from,
+        coalesce(series.ytd_scheduled_lessons - series.scheduled_lessons, 0)
+            as base_scheduled_lessons,
+        coalesce(series.ytd_absent_lessons - series.absent_lessons, 0) as base_absent_lessons
+    from changed
+    left join last_date_before
+        on changed.student_key = last_date_before.student_key
+        and changed.school_year = last_date_before.school_year
+    left join {{ this_relation }} as series
+        on last_date_before.student_key = series.student_key
+        and last_date_before.school_year = series.school_year
+        and last_date_before.period_end = series.period_end;
+
+    delete from {{ this_relation }}
+    where exists (
+        select 1
+        from {{ rebuild }} as rebuild
+        where rebuild.student_key = {{ this_relation }}.student_key
+            and rebuild.school_year = {{ this_relation }}.school_year
+            and (rebuild.rebuild_from is null
+                 or {{ this_relation }}.period_end >= rebuild.rebuild_from)
+    )
+    {%- else -%}
+    {{ delete_changed_pupils(this_relation, periods_relation) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_changed_series(this_relation, periods_relation) -%}
+{%- endmacro %}
+
+{#- A select of the pupil records the series build reads, with the totals before them
+    (base_scheduled_lessons, base_absent_lessons): from rebuild_from on for a build of
+    changed pupils, otherwise macro changed_pupil_periods with no totals before. -#}
+{% macro series_records(this_relation, periods_relation) -%}
+    {%- if pupil_change_mode(this_relation, periods_relation) == 'changed' %}
+    select
+        periods.*,
+        rebuild.base_scheduled_lessons,
+        rebuild.base_absent_lessons
+
+    from {{ periods_relation }} as periods
+
+    inner join {{ sibling_relation(this_relation, 'rebuild_from') }} as rebuild
+        on periods.student_key = rebuild.student_key
+        and periods.school_year = rebuild.school_year
+
+    where rebuild.rebuild_from is null
+        or periods.period_end >= rebuild.rebuild_from
+    {%- else %}
+    select
+        *,
+        cast(0 as decimal(18, 3)) as base_scheduled_lessons,
+        cast(0 as decimal(18, 3)) as base_absent_lessons
+
+    from ({{ changed_pupil_periods(this_relation, periods_relation) }}) as periods
+    {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook: the rebuild table served its build. -#}
+{% macro drop_series_rebuild(this_relation) -%}
+    {{ return(adapter.dispatch('drop_series_rebuild', 'absence')(this_relation)) }}
+{%- endmacro %}
+
+{% macro default__drop_series_rebuild(this_relation) -%}
+    drop table if exists {{ sibling_relation(this_relation, 'rebuild_from') }}
+{%- endmacro %}
+
+{% macro spark__drop_series_rebuild(this_relation) -%}
 {%- endmacro %}
 
 {#- ---- Pupil numbers (int_pupil_period_totals, DuckDB) --------------------------------

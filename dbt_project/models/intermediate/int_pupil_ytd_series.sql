@@ -8,18 +8,23 @@
     materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_pupils(this, ref('int_pupil_periods')) }}",
-    post_hook="{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
+    pre_hook="{{ delete_changed_series(this, ref('int_pupil_periods')) }}",
+    post_hook=[
+        "{{ drop_series_rebuild(this) }}",
+        "{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
+    ],
 ) }}
 
 with
 
 -- Incremental on DuckDB: a build writes the (pupil, school year) series whose records
--- changed in the last build of int_pupil_periods (macros/pupil_changes.sql); every figure
--- here is computed within one pupil and school year.
+-- changed in the last build of int_pupil_periods, from the last date before the earliest
+-- change, its running totals continuing from the totals before that date
+-- (macros/pupil_changes.sql, macro series_records); every figure here is computed within
+-- one pupil and school year.
 pupil_periods as (
 
-    {{ changed_pupil_periods(this, ref('int_pupil_periods')) }}
+    {{ series_records(this, ref('int_pupil_periods')) }}
 
 ),
 
@@ -48,8 +53,9 @@ framed as (
             as date_placement_key,
         sum(scheduled_lessons) over date_peers as date_scheduled_lessons,
         sum(absent_lessons) over date_peers as date_absent_lessons,
-        sum(scheduled_lessons) over year_to_date as ytd_scheduled_lessons,
-        sum(absent_lessons) over year_to_date as ytd_absent_lessons,
+        base_scheduled_lessons + sum(scheduled_lessons) over year_to_date
+            as ytd_scheduled_lessons,
+        base_absent_lessons + sum(absent_lessons) over year_to_date as ytd_absent_lessons,
         min(period_end) over later_dates as next_period_end
 
     from pupil_periods
