@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -155,10 +156,12 @@ def _fingerprints(settings: Settings) -> dict[tuple[str, str], str]:
 
 
 def _illness_from(settings: Settings, start) -> list[tuple]:
-    """091's illness lessons from `start` on, per extract."""
+    """091's illness lessons from `start` to the end of the correction's window (Friday 28
+    August; night four sends later days), per extract."""
     return _query(settings, f"""
         select extract_id, sum(illness_lessons) from int_pupil_periods
-        where municipality_code = '091' and period_end >= date '{start}'
+        where municipality_code = '091' and period_end between date '{start}'
+            and date '2026-08-28'
         group by extract_id""")
 
 
@@ -233,6 +236,46 @@ def _untag_absence_rates(settings: Settings) -> int:
                            "where students < 0").fetchone()[0]
 
 
+# Late arrivals added to 091's August month totals before night five: a month the build keeps
+# keeps them, and a school year it adds up from the kept months has them too.
+BUMP = 1000
+
+
+def _tag_period_totals(settings: Settings) -> None:
+    """Add BUMP late arrivals to 091's August month rows of the period totals, and tag its
+    school-year rows (school_code, as in TAG_COLUMN: nothing in the model reads a school
+    year's row)."""
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        con.execute(f"""
+            update int_pupil_period_totals set late_count = late_count + {BUMP}
+            where municipality_code = '091' and period_type = 'month'
+                and period_start = date '2026-08-01'""")
+        con.execute("""
+            update int_pupil_period_totals set school_code = 'mark:' || school_code
+            where municipality_code = '091' and period_type = 'school_year'""")
+
+
+def _period_totals_tagged(settings: Settings) -> dict[str, dict[str, tuple[bool, bool]]]:
+    """For 091's August month rows and school-year rows, per pupil: (tagged row kept, has the
+    bumped late arrivals). Then the bump and the tags are taken out."""
+    rows = _query(settings, f"""
+        select numbers.student_key, totals.period_type, totals.school_code like 'mark:%',
+            totals.late_count >= {BUMP}
+        from int_pupil_period_totals as totals
+        inner join int_pupil_period_totals__pupil_numbers as numbers using (pupil_id)
+        where totals.municipality_code = '091' and (totals.period_type = 'school_year'
+            or (totals.period_type = 'month' and totals.period_start = date '2026-08-01'))""")
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        con.execute(f"update int_pupil_period_totals set late_count = late_count - {BUMP} "
+                    f"where late_count >= {BUMP}")
+        con.execute("update int_pupil_period_totals set school_code = substr(school_code, 6) "
+                    "where school_code like 'mark:%'")
+    found: dict[str, dict[str, tuple[bool, bool]]] = {"month": {}, "school_year": {}}
+    for key, period_type, tagged, bumped in rows:
+        found[period_type][key] = (tagged, bumped)
+    return found
+
+
 def _national_week(settings: Settings, column: str, week: str):
     return _query(settings, f"select {column} from absence_rates where level = 'national' "
                             f"and grade_band = 'all' and period_type = 'week' "
@@ -267,10 +310,11 @@ TAG_COLUMN = {"int_pupil_period_totals": "school_code"}
 def _mark_downstream(settings: Settings, changing: set[tuple], resent_same: set[tuple]) -> None:
     """Tag one row of each municipality in each downstream table (TAG_COLUMN, else
     region_code; the real value kept after a '|'): in 091 and 837 a row of a pupil in
-    `changing` (whose records the next night changes; in the series their latest date), in
-    179 any; tagged 'mark:same', a row of a pupil in `resent_same` (whose records the next
-    night sends again unchanged); and tagged 'mark:before', the series' row of a pupil of
-    091 in `changing` on the first day, before anything of theirs changes."""
+    `changing` (whose records the next night changes; in the series their latest date, in
+    the period totals a school year), in 179 any; tagged 'mark:same', a row of a pupil in
+    `resent_same` (whose records the next night sends again unchanged); and tagged
+    'mark:before', the series' row of a pupil of 091 in `changing` on the first day, before
+    anything of theirs changes."""
     with duckdb.connect(str(settings.warehouse_db)) as con:
         for name, pupils in (("changing", changing), ("resent_same", resent_same)):
             con.execute(f"create temp table {name} (student_key varchar)")
@@ -280,8 +324,9 @@ def _mark_downstream(settings: Settings, changing: set[tuple], resent_same: set[
             key = ("(select student_key from int_pupil_period_totals__pupil_numbers as numbers "
                    "where numbers.pupil_id = rows.pupil_id)"
                    if table == "int_pupil_period_totals" else "rows.student_key")
-            row = ("arg_max(rowid, (period_end, rowid))" if table == "int_pupil_ytd_series"
-                   else "min(rowid)")
+            row = {"int_pupil_ytd_series": "arg_max(rowid, (period_end, rowid))",
+                   "int_pupil_period_totals": "arg_min(rowid, (period_type <> 'school_year', "
+                                              "rowid))"}.get(table, "min(rowid)")
             con.execute(f"""
                 update {table} set {column} = 'mark:' || municipality_code || '|' || {column}
                 where rowid in (
@@ -362,14 +407,14 @@ def builds(tmp_path_factory):
 
         # Ten school days from Monday 10 Aug 2026: two weeks; 091 has a third, which it
         # delivers on night two.
-        sims = {"091": sim("091", days=15, pupils=30, seed=91),
+        sims = {"091": sim("091", days=20, pupils=30, seed=91),
                 "837": sim("837", days=10, pupils=30, seed=837),
                 "179": sim("179", days=10, pupils=20, seed=179)}
         _ingest(settings, drop(sims["091"], "lesson_marks_csv", settings.landing, last=9))
         _ingest(settings, drop(sims["837"], "daily_summary_jsonl", settings.landing))
         _ingest(settings, drop(sims["179"], "lesson_marks_csv", settings.landing))
         _build(defs, absence_dbt_assets, settings)
-        days = sims["091"].days
+        days = sims["091"].days[:15]
         window_start = days[5].item()
         state = {"settings": settings, "first_fingerprints": _fingerprints(settings),
                  "first_tiers": _tiers(settings),
@@ -380,7 +425,7 @@ def builds(tmp_path_factory):
         # in the same schools, and sends its third: the latest data moves a week on, so
         # every pupil gets a Sunday more. 837 re-sends its second week unchanged, except that
         # one pupil is now in another school.
-        correction = drop(sims["091"], "lesson_marks_csv", settings.landing, first=5,
+        correction = drop(sims["091"], "lesson_marks_csv", settings.landing, first=5, last=14,
                           extracted=night(days[-1], 23, 59), extract_id="correction")
         rewrite(correction, "marks", drop_lines(lambda line: ";S;" in line))
         resent = drop(sims["837"], "daily_summary_jsonl", settings.landing, first=5,
@@ -497,6 +542,28 @@ def builds(tmp_path_factory):
                                                      "int_pupil_periods__changed_pupils")
         state["rates_tagged_after_third"] = _rates_tagged(settings)
         state["rates_tag_after_third"] = _untag_absence_rates(settings)
+
+        # Nights four and five: 091 sends its fourth week (Monday 31 August and the first
+        # days of September), then corrects 2-4 September without illness. The pupils whose
+        # records that changed changed from September: their period totals keep August
+        # (tagged) and write September, the week, the autumn term and the school year again,
+        # the term and year from the kept August and the new September.
+        _ingest(settings, drop(sims["091"], "lesson_marks_csv", settings.landing, first=15,
+                               last=19, extract_id="fourth"))
+        _build(defs, absence_dbt_assets, settings)
+        september = drop(sims["091"], "lesson_marks_csv", settings.landing, first=17, last=19,
+                         extracted=night(sims["091"].days[19], 23, 59),
+                         extract_id="september")
+        rewrite(september, "marks", drop_lines(lambda line: ";S;" in line))
+        _tag_period_totals(settings)
+        _ingest(settings, september)
+        _build(defs, absence_dbt_assets, settings)
+        state["changed_on_fifth"] = dict(_query(settings, "select student_key, changed_from "
+                                                          "from int_pupil_periods__changed_pupils"))
+        state["period_totals_tagged"] = _period_totals_tagged(settings)
+        # The tags reached absence_rates' school rows of the periods it rolled up again; with
+        # them gone from the totals, a build with nothing new rolls those periods up again.
+        _build(defs, absence_dbt_assets, settings)
         state["incremental"] = _pupil_periods(settings)
         state["incremental_downstream"] = _downstream(settings)
 
@@ -592,6 +659,25 @@ def test_a_change_is_dated_from_the_pupils_first_changed_date(builds):
                 for key, day in expected.items() if key != builds["moved_key"])
 
 
+def test_period_totals_keep_the_months_before_a_change(builds):
+    """Night five corrected 2-4 September: every changed pupil changed from then, their
+    August totals were kept (the tag survived) and their school year written again (from the
+    kept August and the new September: equal to a full refresh, below); the school years of
+    091's pupils who did not change were kept."""
+    changed = builds["changed_on_fifth"]
+    assert changed and all(day is not None and day >= date(2026, 9, 2)
+                           for day in changed.values()), changed
+    found = builds["period_totals_tagged"]
+    # Every August month kept its planted late arrivals: none was added up again.
+    assert len(found["month"]) > 20 and all(bumped for _, bumped in found["month"].values())
+    # The changed pupils' school years were written again, from the kept August months.
+    years = found["school_year"]
+    assert {key for key, (tagged, _) in years.items() if not tagged} == set(changed)
+    assert all(bumped for key, (_, bumped) in years.items() if key in changed)
+    assert not any(bumped for key, (_, bumped) in years.items() if key not in changed)
+    assert len(years) > len(changed)
+
+
 def test_the_correction_moved_tiers_after_the_fact(builds):
     """The correction removed 091's illness in the second week: some pupils' tiers on those
     dates are not what night one said (a crossing that arrived, or went, late)."""
@@ -607,7 +693,8 @@ def test_every_pupil_gets_the_sunday_the_new_week_brought(builds):
     counts = {(m, str(day)): n for m, day, n in builds["snapshots_per_sunday"]}
     assert {day for _, day in counts} == {"2026-08-16", "2026-08-23"}
     full = Counter((row[3], str(row[2]))
-                   for row in builds["full_refresh_downstream"]["int_pupil_tier_snapshots"])
+                   for row in builds["full_refresh_downstream"]["int_pupil_tier_snapshots"]
+                   if str(row[2]) <= "2026-08-23")  # night four brought later Sundays
     assert counts == dict(full)
     assert all(counts[(m, "2026-08-23")] > 0 for m in ("091", "837", "179"))
 

@@ -247,10 +247,15 @@
 
 {#- The condition on `records` of the rows this build writes, or none: every row. By
     (student_key, school_year), or with `by_school_year=false` by student_key: every school
-    year of a pupil with a change (a streak of absences runs on across school years). -#}
+    year of a pupil with a change (a streak of absences runs on across school years). With
+    `from_column` (a date column of `records`), only the rows dated on or after the pupil's
+    changed_from. -#}
 {% macro changed_pupils_condition(this_relation, periods_relation, records, by_school_year=true,
-                                 numbered=false) -%}
+                                 numbered=false, from_column=none) -%}
     {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
+    {%- set dated = '' if from_column is none else
+        ' and (changed_pupils.changed_from is null or ' ~ records ~ '.' ~ from_column
+        ~ ' >= changed_pupils.changed_from)' -%}
     {%- if mode == 'none' -%}
     {{ return('1 = 0') }}
     {%- elif mode == 'changed' and numbered -%}
@@ -259,13 +264,13 @@
               ~ ' as changed_pupils inner join ' ~ sibling_relation(this_relation, 'pupil_numbers')
               ~ ' as numbered on changed_pupils.student_key = numbered.student_key'
               ~ ' where numbered.pupil_id = ' ~ records ~ '.pupil_id'
-              ~ ' and changed_pupils.school_year = ' ~ records ~ '.school_year)') }}
+              ~ ' and changed_pupils.school_year = ' ~ records ~ '.school_year' ~ dated ~ ')') }}
     {%- elif mode == 'changed' -%}
     {{ return('exists (select 1 from ' ~ sibling_relation(periods_relation, 'changed_pupils')
               ~ ' as changed_pupils where changed_pupils.student_key = ' ~ records
               ~ '.student_key'
               ~ (' and changed_pupils.school_year = ' ~ records ~ '.school_year' if by_school_year else '')
-              ~ ')') }}
+              ~ dated ~ ')') }}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}
@@ -289,12 +294,15 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Pre-hook: delete the rows this build writes again. -#}
-{% macro delete_changed_pupils(this_relation, periods_relation, by_school_year=true, numbered=false) -%}
-    {{ return(adapter.dispatch('delete_changed_pupils', 'absence')(this_relation, periods_relation, by_school_year, numbered)) }}
+{#- Pre-hook: delete the rows this build writes again (`from_column`: only those dated from
+    the pupil's change on, macro changed_pupils_condition). -#}
+{% macro delete_changed_pupils(this_relation, periods_relation, by_school_year=true, numbered=false,
+                               from_column=none) -%}
+    {{ return(adapter.dispatch('delete_changed_pupils', 'absence')(this_relation, periods_relation, by_school_year, numbered, from_column)) }}
 {%- endmacro %}
 
-{% macro default__delete_changed_pupils(this_relation, periods_relation, by_school_year, numbered) -%}
+{% macro default__delete_changed_pupils(this_relation, periods_relation, by_school_year, numbered,
+                                        from_column) -%}
     {%- if is_incremental() -%}
     {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
     {%- if mode == 'all' -%}
@@ -302,12 +310,13 @@
     {%- elif mode == 'changed' -%}
     delete from {{ this_relation }}
     where {{ changed_pupils_condition(this_relation, periods_relation, this_relation, by_school_year,
-                                      numbered) }}
+                                      numbered, from_column) }}
     {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__delete_changed_pupils(this_relation, periods_relation, by_school_year, numbered) -%}
+{% macro spark__delete_changed_pupils(this_relation, periods_relation, by_school_year, numbered,
+                                      from_column) -%}
 {%- endmacro %}
 
 {#- Post-hook: remember the build of int_pupil_periods these rows reflect. -#}
