@@ -20,7 +20,7 @@ TEST_KEY = "test-pseudonym-key-not-secret"
 MODULE_SECONDS = {
     "test_engines.py": 750, "test_crash_safety.py": 720, "test_lifecycle.py": 480,
     "test_adversarial.py": 450, "test_profiles.py": 270, "test_end_to_end.py": 300,
-    "test_daemon.py": 180, "test_incremental_pupil_periods.py": 270, "test_quality.py": 130,
+    "test_daemon.py": 180, "test_incremental_pupil_periods.py": 300, "test_quality.py": 130,
     "test_privacy.py": 120, "test_pull.py": 80, "test_settings.py": 60,
 }
 

@@ -4,18 +4,21 @@
 -- before the Monday of that week; their school and grade are those of their latest record
 -- on or before the Sunday. Pupils x Sundays (about 40 a year), never pupils x days.
 --
--- Incremental on DuckDB (macros/pupil_changes.sql): a build writes every snapshot of the
--- pupils whose records changed in the last build of int_pupil_periods. Every other pupil
--- gets the Sundays the night's data added after the last one built: their state on that
--- Sunday (the row built) is their first state, then the points of their series after it
--- (records of a week whose Sunday the data had not reached yet).
+-- Incremental on DuckDB (macros/pupil_changes.sql): a build writes again the snapshots of
+-- the pupils whose records changed in the last build of int_pupil_periods from the week of
+-- their first changed date (changed_from; every Sunday when it is null), and every other
+-- pupil gets the Sundays the night's data added after the last one built. Either way a
+-- pupil carries on from a Sunday built (carried_from): their state on it (the row built) is
+-- their first state, then the points of their series after it. A snapshot before the week
+-- of a change reads only the series before it, and the enrolments, which a pupil with a
+-- changed_from has the same as before.
 
 {{ config(
     materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=[
-        "{{ delete_changed_pupils(this, ref('int_pupil_periods')) }}",
+        "{{ delete_changed_pupils(this, ref('int_pupil_periods'), from_column='as_of_date') }}",
         "{{ delete_snapshots_after_latest_data(this, ref('int_pupil_periods'), ref('int_pupil_ytd_series')) }}",
     ],
     post_hook="{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
@@ -34,7 +37,8 @@ all_series as (
 
 {%- if mode == 'changed' %}
 
--- The rows left after the pre-hooks: the other pupils', up to the latest data.
+-- The rows left after the pre-hooks: up to the latest data, the changed pupils' up to the
+-- week of their change.
 last_built_sundays as (
 
     select
@@ -47,16 +51,43 @@ last_built_sundays as (
 
 ),
 
+-- The changed pupils and the Sunday after which the build writes theirs: the Sunday before
+-- the week of their first change, or the last one built if that is earlier (null: every
+-- Sunday). The pre-hook deleted their rows after it.
+changed_carry as (
+
+    select
+        changed.student_key,
+        changed.school_year,
+        case when changed.changed_from is not null then least(
+            {{ add_days(week_start('changed.changed_from'), -1) }},
+            coalesce(last_built_sundays.last_sunday, cast('0001-01-01' as date))
+        ) end as carried_from
+
+    from {{ sibling_relation(ref('int_pupil_periods'), 'changed_pupils') }} as changed
+
+    left join last_built_sundays
+        on changed.school_year = last_built_sundays.school_year
+
+),
+
 -- The series the build reads, with the Sunday after which it writes (null: every one). The
--- changed pupils' whole series; the others' points in the weeks after the last Sunday built.
+-- changed pupils' points after theirs; the others' points in the weeks after the last
+-- Sunday built.
 series as (
 
     select
-        *,
-        cast(null as date) as carried_from
+        all_series.*,
+        changed_carry.carried_from
 
-    from ({{ changed_pupil_rows(this, ref('int_pupil_periods'), ref('int_pupil_ytd_series')) }})
-        as changed_series
+    from all_series
+
+    inner join changed_carry
+        on all_series.student_key = changed_carry.student_key
+        and all_series.school_year = changed_carry.school_year
+
+    where changed_carry.carried_from is null
+        or {{ week_end('all_series.period_end') }} > changed_carry.carried_from
 
     union all
 
@@ -75,10 +106,9 @@ series as (
 
 ),
 
--- The other pupils' state on the last Sunday built: the first state the build carries.
-built_states as (
-
-    select
+-- Each pupil's state on the Sunday the build carries on from (the changed pupils' own, the
+-- others' the last one built): their first state.
+{%- set built_columns %}
         built.student_key,
         built.school_year,
         built.as_of_date as week_sunday,
@@ -90,12 +120,31 @@ built_states as (
         built.ytd_scheduled_lessons,
         built.ytd_absent_lessons,
         built.as_of_date as carried_from
+{%- endset %}
+built_states as (
+
+    select
+        {{- built_columns }}
 
     from {{ this }} as built
 
     inner join last_built_sundays
         on built.school_year = last_built_sundays.school_year
         and built.as_of_date = last_built_sundays.last_sunday
+
+    where not {{ changed_pupils_condition(this, ref('int_pupil_periods'), 'built') }}
+
+    union all
+
+    select
+        {{- built_columns }}
+
+    from {{ this }} as built
+
+    inner join changed_carry
+        on built.student_key = changed_carry.student_key
+        and built.school_year = changed_carry.school_year
+        and built.as_of_date = changed_carry.carried_from
 
 ),
 {%- else %}
