@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -78,18 +78,19 @@ def _build(defs, dbt_assets, settings: Settings, *, full_refresh: bool = False) 
 
 
 def _uniqueness_failures(settings: Settings, target: Path, duplicated: list[str],
-                         every_row: bool = False) -> dict[str, int]:
-    """On a copy of the warehouse, the first row of each pupil in `duplicated` written twice
-    into int_pupil_periods and int_pupil_ytd_series; then `dbt test` of their uniqueness
-    tests (in a process of its own). The failing rows per test, by test name."""
+                         every_row: bool = False, first: bool = False) -> dict[str, int]:
+    """On a copy of the warehouse, the latest row of each pupil in `duplicated` written twice
+    into int_pupil_periods and int_pupil_ytd_series (the first with `first`); then `dbt test`
+    of their uniqueness tests (in a process of its own). The failing rows per test, by test
+    name."""
     copy = Settings(landing=settings.landing, warehouse=target / "warehouse")
     shutil.copytree(settings.warehouse, copy.warehouse)
     with duckdb.connect(str(copy.warehouse_db)) as con:
         for key in duplicated:
             for table, order in (("int_pupil_periods", "period_end"),
                                  ("int_pupil_ytd_series", "period_end")):
-                con.execute(f"insert into {table} select * from {table} "
-                            f"where student_key = ? order by {order} limit 1", [key])
+                con.execute(f"insert into {table} select * from {table} where student_key = ? "
+                            f"order by {order} {'' if first else 'desc'} limit 1", [key])
     dbt_vars = {**copy.dbt_vars(), **({"test_every_row": True} if every_row else {})}
     done = subprocess.run([
         str(Path(sys.executable).parent / "dbt"), "test", "--select", *UNIQUENESS_TESTS,
@@ -276,6 +277,27 @@ def _period_totals_tagged(settings: Settings) -> dict[str, dict[str, tuple[bool,
     return found
 
 
+def _tag_streak_events(settings: Settings) -> list[tuple]:
+    """Tag every streak event of 091 (school_days made negative: a build reads a kept event's
+    place and term, not its length); return them as (student_key, event, first_day)."""
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        con.execute("update int_pupil_streak_events set school_days = -1 - school_days "
+                    "where municipality_code = '091'")
+    return _query(settings, "select student_key, event, first_day from int_pupil_streak_events "
+                            "where school_days < 0")
+
+
+def _streak_events_tagged(settings: Settings) -> set[tuple]:
+    """091's streak events that kept their tag, as (student_key, event, first_day); then the
+    tags are taken out."""
+    kept = set(_query(settings, "select student_key, event, first_day "
+                                "from int_pupil_streak_events where school_days < 0"))
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        con.execute("update int_pupil_streak_events set school_days = -1 - school_days "
+                    "where school_days < 0")
+    return kept
+
+
 def _national_week(settings: Settings, column: str, week: str):
     return _query(settings, f"select {column} from absence_rates where level = 'national' "
                             f"and grade_band = 'all' and period_type = 'week' "
@@ -302,8 +324,9 @@ def _add_response(settings: Settings, folder, day) -> str:
 
 
 # The column of each downstream table that carries a tag: nothing after the tag reads
-# region_code of the series, streak events or snapshots in this selection; the period totals'
-# school_code reaches absence_rates, whose school_code no data test checks.
+# region_code of the series, streak events or snapshots in this selection (a build of the
+# streak events reads the place of a changed pupil's kept events: none is tagged); the
+# period totals' school_code reaches absence_rates, whose school_code no data test checks.
 TAG_COLUMN = {"int_pupil_period_totals": "school_code"}
 
 
@@ -327,11 +350,17 @@ def _mark_downstream(settings: Settings, changing: set[tuple], resent_same: set[
             row = {"int_pupil_ytd_series": "arg_max(rowid, (period_end, rowid))",
                    "int_pupil_period_totals": "arg_min(rowid, (period_type <> 'school_year', "
                                               "rowid))"}.get(table, "min(rowid)")
+            # The streak events of a changed pupil are written again from the last day
+            # before the change they attended: 091's earlier ones stay (see
+            # test_streak_events_keep_the_events_before_the_last_attended_day); in 837 the
+            # moved pupil's, every one.
+            changing = ("municipality_code = '837' and " if table == "int_pupil_streak_events"
+                        else "") + f"{key} in (select * from changing)"
             con.execute(f"""
                 update {table} set {column} = 'mark:' || municipality_code || '|' || {column}
                 where rowid in (
                     select {row} from {table} as rows
-                    where municipality_code = '179' or {key} in (select * from changing)
+                    where municipality_code = '179' or ({changing})
                     group by municipality_code)""")
             con.execute(f"""
                 update {table} set {column} = 'mark:same|' || {column}
@@ -485,13 +514,16 @@ def builds(tmp_path_factory):
         state["incremental"] = _pupil_periods(settings)
 
         # The uniqueness tests after the second build: a duplicate of a pupil it did not
-        # write (179's), then of one it wrote (091's), then 179's with every row tested.
+        # write (179's), then of one it wrote (091's, on their latest date), then of that
+        # one's first date, before their change, then 179's with every row tested.
         unchanged = sorted(state["pupils_of_179"])[0][0]
-        changed = sorted(state["changed_pupils"])[0][0]
+        changed = sorted(key for key, day in state["changed_from"].items() if day)[0]
         assert (changed,) not in state["pupils_of_179"]
         state["uniqueness"] = {
             "unchanged": _uniqueness_failures(settings, root / "unique-1", [unchanged]),
             "changed": _uniqueness_failures(settings, root / "unique-2", [unchanged, changed]),
+            "changed_earlier": _uniqueness_failures(settings, root / "unique-4", [changed],
+                                                    first=True),
             "every_row": _uniqueness_failures(settings, root / "unique-3", [unchanged],
                                               every_row=True)}
 
@@ -556,11 +588,16 @@ def builds(tmp_path_factory):
                          extract_id="september")
         rewrite(september, "marks", drop_lines(lambda line: ";S;" in line))
         _tag_period_totals(settings)
+        state["streak_events_before_fifth"] = _tag_streak_events(settings)
         _ingest(settings, september)
         _build(defs, absence_dbt_assets, settings)
         state["changed_on_fifth"] = dict(_query(settings, "select student_key, changed_from "
                                                           "from int_pupil_periods__changed_pupils"))
         state["period_totals_tagged"] = _period_totals_tagged(settings)
+        state["streak_events_kept_on_fifth"] = _streak_events_tagged(settings)
+        state["records_after_fifth"] = _query(settings, """
+            select student_key, period_start, period_end, scheduled_lessons, absent_lessons
+            from int_pupil_periods""")
         # The tags reached absence_rates' school rows of the periods it rolled up again; with
         # them gone from the totals, a build with nothing new rolls those periods up again.
         _build(defs, absence_dbt_assets, settings)
@@ -678,6 +715,36 @@ def test_period_totals_keep_the_months_before_a_change(builds):
     assert len(years) > len(changed)
 
 
+def test_streak_events_keep_the_events_before_the_last_attended_day(builds):
+    """Night five changed 091's pupils from 2-4 September. A changed pupil kept the events
+    (streaks and `pupil` events) whose first day is on or before their last school day
+    before the change on which they attended a lesson (looked for in the four weeks
+    before), and had every later one written again; every event of a pupil who did not
+    change was kept. Equal to a full refresh all the same (below)."""
+    changed = builds["changed_on_fifth"]
+    school_days: dict[tuple, list] = {}
+    for key, start, end, scheduled, absent in builds["records_after_fifth"]:
+        if start == end and scheduled > 0:
+            lessons = school_days.setdefault((key, end), [0, 0])
+            lessons[0] += scheduled
+            lessons[1] += absent
+    last_attended = {}
+    for key, since in changed.items():
+        attended = [day for (pupil, day), (scheduled, absent) in school_days.items()
+                    if pupil == key and since is not None
+                    and since - timedelta(days=28) <= day < since and absent < scheduled]
+        last_attended[key] = max(attended, default=None)
+    kept = builds["streak_events_kept_on_fifth"]
+    outcomes = Counter()
+    for key, event, first_day in builds["streak_events_before_fifth"]:
+        expected = key not in changed or (last_attended[key] is not None
+                                          and first_day <= last_attended[key])
+        assert ((key, event, first_day) in kept) == expected, (event, first_day)
+        outcomes[key in changed, expected] += 1
+    # Changed pupils both kept events and had some written again; the others kept theirs.
+    assert outcomes[True, True] and outcomes[True, False] and outcomes[False, True], outcomes
+
+
 def test_the_correction_moved_tiers_after_the_fact(builds):
     """The correction removed 091's illness in the second week: some pupils' tiers on those
     dates are not what night one said (a crossing that arrived, or went, late)."""
@@ -750,8 +817,11 @@ def test_a_crossing_follows_an_intervention_its_records_did_not_bring(builds):
 
 def test_the_uniqueness_tests_read_the_rows_the_build_wrote(builds):
     """A duplicate of a pupil the build did not write passes (it was tested when written),
-    one of a changed pupil fails, and with `test_every_row` every row is tested."""
+    one of a changed pupil on a date the build wrote fails, one on a date before their
+    change passes (written and tested before), and with `test_every_row` every row is
+    tested."""
     uniqueness = builds["uniqueness"]
     assert uniqueness["unchanged"] == {"pupil_periods": 0, "ytd_series": 0}, uniqueness
     assert uniqueness["changed"] == {"pupil_periods": 1, "ytd_series": 1}, uniqueness
+    assert uniqueness["changed_earlier"] == {"pupil_periods": 0, "ytd_series": 0}, uniqueness
     assert uniqueness["every_row"] == {"pupil_periods": 1, "ytd_series": 1}, uniqueness

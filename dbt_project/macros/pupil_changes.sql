@@ -352,7 +352,9 @@
     Its pre-hook keeps them in `<model>__rebuild_from` (student_key, school_year,
     rebuild_from, base_scheduled_lessons, base_absent_lessons; rebuild_from null: the whole
     school year, as for a pupil whose enrolments changed or whose first date changed), then
-    deletes the rows from rebuild_from on; a post-hook drops the table. -#}
+    deletes the rows from rebuild_from on. The table stays until the next build: the
+    uniqueness test of the series tests the rows from rebuild_from on (macro
+    rows_written_condition). -#}
 
 {% macro delete_changed_series(this_relation, periods_relation) -%}
     {{ return(adapter.dispatch('delete_changed_series', 'absence')(this_relation, periods_relation)) }}
@@ -409,6 +411,9 @@
                  or {{ this_relation }}.period_end >= rebuild.rebuild_from)
     )
     {%- else -%}
+    {%- if pupil_change_mode(this_relation, periods_relation) == 'all' %}
+    drop table if exists {{ sibling_relation(this_relation, 'rebuild_from') }};
+    {%- endif %}
     {{ delete_changed_pupils(this_relation, periods_relation) }}
     {%- endif -%}
 {%- endmacro %}
@@ -444,16 +449,16 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Post-hook: the rebuild table served its build. -#}
-{% macro drop_series_rebuild(this_relation) -%}
-    {{ return(adapter.dispatch('drop_series_rebuild', 'absence')(this_relation)) }}
+{#- Post-hook: the rebuild table (`<model>__rebuild_from`) served its build. -#}
+{% macro drop_rebuild_from(this_relation) -%}
+    {{ return(adapter.dispatch('drop_rebuild_from', 'absence')(this_relation)) }}
 {%- endmacro %}
 
-{% macro default__drop_series_rebuild(this_relation) -%}
+{% macro default__drop_rebuild_from(this_relation) -%}
     drop table if exists {{ sibling_relation(this_relation, 'rebuild_from') }}
 {%- endmacro %}
 
-{% macro spark__drop_series_rebuild(this_relation) -%}
+{% macro spark__drop_rebuild_from(this_relation) -%}
 {%- endmacro %}
 
 {#- ---- Pupil numbers (int_pupil_period_totals, DuckDB) --------------------------------
@@ -585,7 +590,12 @@
 
     The condition holds for the rows of the changed pupils when the last build of the model
     wrote only those (int_pupil_periods: it changed from an earlier build; a model after it:
-    it reflects that build and did not rebuild everything); otherwise it is none: every row
+    it reflects that build and did not rebuild everything), and of those only the rows dated
+    on or after the change: int_pupil_periods' from changed_from (a duplicate row changes its
+    pupil's date: the hashes of what was deleted and written there differ), the year-to-date
+    series' from where its build wrote from (`<model>__rebuild_from`, kept until the next
+    build of changed pupils replaces it, dropped by one that rebuilds everything); a model
+    with neither, every date of the changed pupils. Otherwise it is none: every row
     is tested, as after a first build or `--full-refresh`, and on Spark. The variable
     `test_every_row` (`dbt test --vars '{test_every_row: true}'`) tests every row whatever
     the last build did, e.g. after a test's definition changed. -#}
@@ -618,9 +628,20 @@
     {%- endif -%}
     {%- set answer = run_query(question).rows -%}
     {%- if answer | length != 1 or not answer[0][0] -%}{{ return(none) }}{%- endif -%}
+    {%- set rebuild = sibling_relation(model_relation, 'rebuild_from') -%}
+    {%- if state | length == 3 and relation_exists(rebuild) -%}
+    {#- The year-to-date series: its build kept where it wrote from. -#}
+    {{ return('exists (select 1 from ' ~ rebuild ~ ' as rebuild'
+              ~ ' where rebuild.student_key = ' ~ rows ~ '.student_key'
+              ~ ' and rebuild.school_year = ' ~ rows ~ '.school_year'
+              ~ ' and (rebuild.rebuild_from is null or ' ~ rows ~ '.period_end >= rebuild.rebuild_from))') }}
+    {%- endif -%}
     {{ return('exists (select 1 from ' ~ changed ~ ' as changed_pupils'
               ~ ' where changed_pupils.student_key = ' ~ rows ~ '.student_key'
-              ~ ' and changed_pupils.school_year = ' ~ rows ~ '.school_year)') }}
+              ~ ' and changed_pupils.school_year = ' ~ rows ~ '.school_year'
+              ~ (' and (changed_pupils.changed_from is null or ' ~ rows
+                 ~ '.period_end >= changed_pupils.changed_from)' if state | length == 2 else '')
+              ~ ')') }}
 {%- endmacro %}
 
 {% macro spark__rows_written_condition(model_relation, periods_identifier, rows) -%}
@@ -710,4 +731,128 @@
 {%- endmacro %}
 
 {% macro spark__remember_intervention_hashes(this_relation, interventions) -%}
+{%- endmacro %}
+
+{#- ---- Streak events from the date of a change (int_pupil_streak_events, DuckDB) --------
+
+    A streak is a run of the pupil's school days of full-day absence; a school day on which
+    the pupil attended a lesson ends every run before it. So for a pupil whose records
+    changed from changed_from on, the last such day before it (N) bounds what can change:
+    every streak that starts on or before N ended before N and stays, and the days after N
+    start afresh. The events have a first_day (a streak's first day; a `pupil` event's first
+    school day in its place and term), so a build deletes and writes again a changed pupil's
+    events with first_day after N, from their records after N; a `pupil` event that kept a
+    school day on or before N stays, and the build writes none for its place and term again.
+    N is looked for in the four weeks before changed_from (one pass over those weeks of the
+    changed pupils' records); a pupil without one there (four weeks of full-day absence, a
+    holiday, a new school year) or without a changed_from (their enrolments changed) has
+    every event written again. The pre-hook keeps (student_key, rebuild_from: the day after
+    N, null for every event) in `<model>__rebuild_from` for the build; a post-hook drops it.
+    A streak runs on across school years: a pupil's changes of every school year count,
+    the earliest. -#}
+
+{% macro delete_changed_streak_events(this_relation, periods_relation) -%}
+    {{ return(adapter.dispatch('delete_changed_streak_events', 'absence')(this_relation, periods_relation)) }}
+{%- endmacro %}
+
+{% macro default__delete_changed_streak_events(this_relation, periods_relation) -%}
+    {%- if is_incremental() and pupil_change_mode(this_relation, periods_relation) == 'changed' -%}
+    {%- set rebuild = sibling_relation(this_relation, 'rebuild_from') -%}
+    create or replace table {{ rebuild }} as
+    with
+
+    changed as (
+        select
+            student_key,
+            case when bool_or(changed_from is null) then null else min(changed_from) end
+                as changed_from
+        from {{ sibling_relation(periods_relation, 'changed_pupils') }}
+        group by student_key
+    ),
+
+    -- The changed pupils' school days in the four weeks before their change.
+    school_days_before as (
+        select
+            periods.student_key,
+            periods.period_end,
+            sum(periods.absent_lessons) < sum(periods.scheduled_lessons) as attended
+        from {{ periods_relation }} as periods
+        inner join changed
+            on periods.student_key = changed.student_key
+        where periods.period_start = periods.period_end
+            and periods.scheduled_lessons > 0
+            and periods.period_end < changed.changed_from
+            and periods.period_end >= {{ add_days('changed.changed_from', -28) }}
+        group by
+            periods.student_key,
+            periods.period_end
+    ),
+
+    last_attended as (
+        select
+            student_key,
+            max(period_end) as period_end
+        from school_days_before
+        where attended
+        group by student_key
+    )
+
+    select
+        changed.student_key,
+        {{ add_days('last_attended.period_end', 1) }} as rebuild_from
+    from changed
+    left join last_attended
+        on changed.student_key = last_attended.student_key;
+
+    delete from {{ this_relation }}
+    where exists (
+        select 1
+        from {{ rebuild }} as rebuild
+        where rebuild.student_key = {{ this_relation }}.student_key
+            and (rebuild.rebuild_from is null
+                 or {{ this_relation }}.first_day >= rebuild.rebuild_from)
+    )
+    {%- else -%}
+    {{ delete_changed_pupils(this_relation, periods_relation, by_school_year=false) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_changed_streak_events(this_relation, periods_relation) -%}
+{%- endmacro %}
+
+{#- A select of the pupil records the streak events build reads, with rebuild_from (null:
+    every record): after the last attended day before the change for a build of changed
+    pupils, otherwise macro changed_pupil_periods. -#}
+{% macro streak_records(this_relation, periods_relation) -%}
+    {%- if pupil_change_mode(this_relation, periods_relation) == 'changed' %}
+    select
+        periods.*,
+        rebuild.rebuild_from
+
+    from {{ periods_relation }} as periods
+
+    inner join {{ sibling_relation(this_relation, 'rebuild_from') }} as rebuild
+        on periods.student_key = rebuild.student_key
+
+    where rebuild.rebuild_from is null
+        or periods.period_end >= rebuild.rebuild_from
+    {%- else %}
+    select
+        *,
+        cast(null as date) as rebuild_from
+
+    from ({{ changed_pupil_periods(this_relation, periods_relation, by_school_year=false) }})
+        as periods
+    {%- endif %}
+{%- endmacro %}
+
+{#- The `pupil` events a build of changed pupils keeps (first_day before rebuild_from, the
+    rows the pre-hook left of the changed pupils): the build writes none again for their
+    place and term. Only in a build of changed pupils. -#}
+{% macro kept_pupil_events(this_relation) -%}
+    select kept.*
+    from {{ this_relation }} as kept
+    inner join {{ sibling_relation(this_relation, 'rebuild_from') }} as rebuild
+        on kept.student_key = rebuild.student_key
+    where kept.event = 'pupil'
 {%- endmacro %}

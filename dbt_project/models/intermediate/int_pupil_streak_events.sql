@@ -7,24 +7,32 @@
 -- Gaps and islands, no calendar: number each pupil's school days in date order; along a run
 -- of full-day absences the number and the run's own row number rise together, so their
 -- difference names the run. Two window passes: all school days once, then the few
--- full-day absences.
+-- full-day absences. Each event has a first_day: a streak's first day, a `pupil` event's
+-- first school day in its place and term.
 
 {{ config(
     materialized=incremental_on_duckdb(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_pupils(this, ref('int_pupil_periods'), by_school_year=false) }}",
-    post_hook="{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
+    pre_hook="{{ delete_changed_streak_events(this, ref('int_pupil_periods')) }}",
+    post_hook=[
+        "{{ drop_rebuild_from(this) }}",
+        "{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
+    ],
 ) }}
+
+{%- set mode = pupil_change_mode(this, ref('int_pupil_periods')) %}
 
 with
 
 -- Incremental on DuckDB: a build writes the events of the pupils whose records changed
--- in the last build of int_pupil_periods, all their school years (a streak runs on across
--- the summer): macros/pupil_changes.sql.
+-- in the last build of int_pupil_periods, from the day after the last school day before
+-- the change on which they attended a lesson (rebuild_from; null: every event), any
+-- school year (a streak runs on across the summer): macros/pupil_changes.sql, macro
+-- delete_changed_streak_events.
 pupil_periods as (
 
-    {{ changed_pupil_periods(this, ref('int_pupil_periods'), by_school_year=false) }}
+    {{ streak_records(this, ref('int_pupil_periods')) }}
 
 ),
 
@@ -102,6 +110,7 @@ placed_streaks as (
 
     select
         streaks.student_key,
+        streaks.first_day,
         streaks.school_days,
         school_day_records.region_code,
         school_day_records.municipality_code,
@@ -123,7 +132,18 @@ placed_streaks as (
 
 pupil_terms as (
 
-    select distinct
+    select
+        student_key,
+        region_code,
+        municipality_code,
+        school_code,
+        school_year,
+        term,
+        min(period_end) as first_day
+
+    from school_day_records
+
+    group by
         student_key,
         region_code,
         municipality_code,
@@ -131,9 +151,17 @@ pupil_terms as (
         school_year,
         term
 
-    from school_day_records
+),
+{%- if mode == 'changed' %}
+
+-- A place and term whose `pupil` event the build kept (a school day before rebuild_from)
+-- has its first day there: none again.
+kept_pupil_events as (
+
+    {{ kept_pupil_events(this) }}
 
 ),
+{%- endif %}
 
 events as (
 
@@ -145,9 +173,23 @@ events as (
         school_code,
         school_year,
         term,
+        first_day,
         cast(0 as {{ dbt.type_bigint() }}) as school_days
 
     from pupil_terms
+    {%- if mode == 'changed' %}
+
+    where not exists (
+        select 1
+        from kept_pupil_events as kept
+        where kept.student_key = pupil_terms.student_key
+            and kept.region_code is not distinct from pupil_terms.region_code
+            and kept.municipality_code is not distinct from pupil_terms.municipality_code
+            and kept.school_code is not distinct from pupil_terms.school_code
+            and kept.school_year is not distinct from pupil_terms.school_year
+            and kept.term is not distinct from pupil_terms.term
+    )
+    {%- endif %}
 
     union all
 
@@ -159,6 +201,7 @@ events as (
         school_code,
         school_year,
         term,
+        first_day,
         cast(school_days as {{ dbt.type_bigint() }}) as school_days
 
     from placed_streaks

@@ -9,10 +9,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ delete_changed_series(this, ref('int_pupil_periods')) }}",
-    post_hook=[
-        "{{ drop_series_rebuild(this) }}",
-        "{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
-    ],
+    post_hook="{{ remember_pupil_changes_seen(this, ref('int_pupil_periods')) }}",
 ) }}
 
 with
