@@ -352,7 +352,9 @@
     Its pre-hook keeps them in `<model>__rebuild_from` (student_key, school_year,
     rebuild_from, base_scheduled_lessons, base_absent_lessons; rebuild_from null: the whole
     school year, as for a pupil whose enrolments changed or whose first date changed), then
-    deletes the rows from rebuild_from on. The table stays until the next build: the
+    deletes the rows from rebuild_from on. The date is looked for in the four weeks before
+    changed_from, in one pass: a pupil with no date there (a holiday, a new school year) has
+    the school year written whole. The table stays until the next build: the
     uniqueness test of the series tests the rows from rebuild_from on (macro
     rows_written_condition). -#}
 
@@ -370,16 +372,22 @@
         select * from {{ sibling_relation(periods_relation, 'changed_pupils') }}
     ),
 
+    -- One pass over the four weeks before each change: the last date and its totals.
     last_date_before as (
         select
             series.student_key,
             series.school_year,
-            max(series.period_end) as period_end
+            max(series.period_end) as period_end,
+            arg_max(series.ytd_scheduled_lessons - series.scheduled_lessons, series.period_end)
+                as base_scheduled_lessons,
+            arg_max(series.ytd_absent_lessons - series.absent_lessons, series.period_end)
+                as base_absent_lessons
         from {{ this_relation }} as series
         inner join changed
             on series.student_key = changed.student_key
             and series.school_year = changed.school_year
         where series.period_end < changed.changed_from
+            and series.period_end >= {{ add_days('changed.changed_from', -28) }}
         group by
             series.student_key,
             series.school_year
@@ -389,17 +397,12 @@
         changed.student_key,
         changed.school_year,
         last_date_before.period_end as rebuild_from,
-        coalesce(series.ytd_scheduled_lessons - series.scheduled_lessons, 0)
-            as base_scheduled_lessons,
-        coalesce(series.ytd_absent_lessons - series.absent_lessons, 0) as base_absent_lessons
+        coalesce(last_date_before.base_scheduled_lessons, 0) as base_scheduled_lessons,
+        coalesce(last_date_before.base_absent_lessons, 0) as base_absent_lessons
     from changed
     left join last_date_before
         on changed.student_key = last_date_before.student_key
-        and changed.school_year = last_date_before.school_year
-    left join {{ this_relation }} as series
-        on last_date_before.student_key = series.student_key
-        and last_date_before.school_year = series.school_year
-        and last_date_before.period_end = series.period_end;
+        and changed.school_year = last_date_before.school_year;
 
     delete from {{ this_relation }}
     where exists (

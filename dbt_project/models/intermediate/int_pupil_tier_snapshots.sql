@@ -73,7 +73,7 @@ changed_carry as (
 
 -- The series the build reads, with the Sunday after which it writes (null: every one). The
 -- changed pupils' points after theirs; the others' points in the weeks after the last
--- Sunday built.
+-- Sunday built. Both are Sundays, so a point is in a later week exactly when it is later.
 series as (
 
     select
@@ -87,7 +87,7 @@ series as (
         and all_series.school_year = changed_carry.school_year
 
     where changed_carry.carried_from is null
-        or {{ week_end('all_series.period_end') }} > changed_carry.carried_from
+        or all_series.period_end > changed_carry.carried_from
 
     union all
 
@@ -100,9 +100,9 @@ series as (
     left join last_built_sundays
         on all_series.school_year = last_built_sundays.school_year
 
-    where not {{ changed_pupils_condition(this, ref('int_pupil_periods'), 'all_series') }}
-        and {{ week_end('all_series.period_end') }}
+    where all_series.period_end
         > coalesce(last_built_sundays.last_sunday, cast('0001-01-01' as date))
+        and not {{ changed_pupils_condition(this, ref('int_pupil_periods'), 'all_series') }}
 
 ),
 
@@ -202,7 +202,7 @@ school_year_bounds as (
 
     select
         school_year,
-        min({{ school_year_start('period_end') }}) as school_year_start,
+        {{ school_year_start('min(period_end)') }} as school_year_start,
         max(period_end) as latest_period_end
 
     from all_series
