@@ -3,23 +3,23 @@
 
     `rows_written_by`: the columns include the pupil (and school year), and the model is
     built by changed pupil from this model's change record (macros/pupil_changes.sql): only
-    the rows of the pupils the last build wrote are tested, unless it rebuilt every row. -#}
+    the rows the last build wrote (its pupils, from the date it wrote from) are tested,
+    unless it rebuilt every row (macro rows_written_join). -#}
 {% test unique_combination_of_columns(model, combination_of_columns, rows_written_by=none) %}
 
-{%- set columns_csv = combination_of_columns | join(', ') %}
-{%- set condition = none %}
+{%- set written = none %}
 {%- if rows_written_by is not none %}
-    {%- set condition = rows_written_condition(model, rows_written_by, 'tested_rows') %}
+    {%- set written = rows_written_join(model, rows_written_by, 'tested_rows') %}
 {%- endif %}
 
 select
-    {{ columns_csv }},
+    {% for column in combination_of_columns %}tested_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %},
     count(*) as n_records
-from {{ model }}
-{%- if condition is not none %} as tested_rows
-where {{ condition }}
+from {{ model }} as tested_rows
+{%- if written is not none %}
+{{ written }}
 {%- endif %}
-group by {{ columns_csv }}
+group by {% for column in combination_of_columns %}tested_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
 having count(*) > 1
 
 {% endtest %}
