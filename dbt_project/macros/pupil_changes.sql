@@ -247,30 +247,18 @@
 
 {#- The condition on `records` of the rows this build writes, or none: every row. By
     (student_key, school_year), or with `by_school_year=false` by student_key: every school
-    year of a pupil with a change (a streak of absences runs on across school years). With
-    `from_column` (a date column of `records`), only the rows dated on or after the pupil's
-    changed_from. -#}
-{% macro changed_pupils_condition(this_relation, periods_relation, records, by_school_year=true,
-                                 numbered=false, from_column=none) -%}
+    year of a pupil with a change (a streak of absences runs on across school years). Only
+    equalities in the EXISTS: DuckDB makes it a hash join (see macro delete_rows_from). -#}
+{% macro changed_pupils_condition(this_relation, periods_relation, records, by_school_year=true) -%}
     {%- set mode = pupil_change_mode(this_relation, periods_relation) -%}
-    {%- set dated = '' if from_column is none else
-        ' and (changed_pupils.changed_from is null or ' ~ records ~ '.' ~ from_column
-        ~ ' >= changed_pupils.changed_from)' -%}
     {%- if mode == 'none' -%}
     {{ return('1 = 0') }}
-    {%- elif mode == 'changed' and numbered -%}
-    {#- `records` has pupil_id (macro pupil_numbers), not the key. -#}
-    {{ return('exists (select 1 from ' ~ sibling_relation(periods_relation, 'changed_pupils')
-              ~ ' as changed_pupils inner join ' ~ sibling_relation(this_relation, 'pupil_numbers')
-              ~ ' as numbered on changed_pupils.student_key = numbered.student_key'
-              ~ ' where numbered.pupil_id = ' ~ records ~ '.pupil_id'
-              ~ ' and changed_pupils.school_year = ' ~ records ~ '.school_year' ~ dated ~ ')') }}
     {%- elif mode == 'changed' -%}
     {{ return('exists (select 1 from ' ~ sibling_relation(periods_relation, 'changed_pupils')
               ~ ' as changed_pupils where changed_pupils.student_key = ' ~ records
               ~ '.student_key'
               ~ (' and changed_pupils.school_year = ' ~ records ~ '.school_year' if by_school_year else '')
-              ~ dated ~ ')') }}
+              ~ ')') }}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}
@@ -294,8 +282,9 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Pre-hook: delete the rows this build writes again (`from_column`: only those dated from
-    the pupil's change on, macro changed_pupils_condition). -#}
+{#- Pre-hook: delete the rows this build writes again: the changed pupils' (`numbered`: the
+    model has pupil_id, macro pupil_numbers), with `from_column` only those dated from the
+    pupil's change on. -#}
 {% macro delete_changed_pupils(this_relation, periods_relation, by_school_year=true, numbered=false,
                                from_column=none) -%}
     {{ return(adapter.dispatch('delete_changed_pupils', 'absence')(this_relation, periods_relation, by_school_year, numbered, from_column)) }}
