@@ -146,14 +146,21 @@
 {%- endmacro %}
 
 {#- A select of (municipality_code, student_key): the pupils whose every row this build
-    writes, because their enrolments changed. -#}
-{% macro pupil_period_moved_pupils(model_relation, enrolments) -%}
-    {{ return(adapter.dispatch('pupil_period_moved_pupils', 'absence')(model_relation, enrolments)) }}
+    writes, because their enrolments changed. `found`: the model reads the table of them the
+    pre-hook made (delete_stale_partitions) instead of hashing the enrolments again. -#}
+{% macro pupil_period_moved_pupils(model_relation, enrolments, found=false) -%}
+    {{ return(adapter.dispatch('pupil_period_moved_pupils', 'absence')(model_relation, enrolments, found)) }}
 {%- endmacro %}
 
-{% macro default__pupil_period_moved_pupils(model_relation, enrolments) -%}
+{% macro default__pupil_period_moved_pupils(model_relation, enrolments, found=false) -%}
     {%- set built = built_state(model_relation) -%}
-    {%- if built is not none %}
+    {%- if built is not none and found %}
+    select
+        municipality_code,
+        student_key
+
+    from {{ sibling_relation(model_relation, 'moved_pupils') }}
+    {%- elif built is not none %}
     select distinct
         municipality_code,
         student_key
@@ -183,7 +190,7 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro spark__pupil_period_moved_pupils(model_relation, enrolments) -%}
+{% macro spark__pupil_period_moved_pupils(model_relation, enrolments, found=false) -%}
     {{ no_pupils(enrolments) }}
 {%- endmacro %}
 
@@ -200,7 +207,10 @@
 
 {#- Joins and a where clause, after `from records`, that keep the records this build
     writes: those dated in a pending week, and those of a moved pupil. `records` has
-    municipality_code and student_key; the model's CTEs pending_weeks and moved_pupils. -#}
+    municipality_code and student_key; the model's CTEs pending_weeks and moved_pupils.
+    The municipality test first: DuckDB pushes it into the scan of the canonical Parquet,
+    which then reads only the municipalities that changed (a night on which 30 deliver
+    read every municipality's year and joined it to the weeks before). -#}
 {% macro only_records_to_build(records, record_date) -%}
     left join pending_weeks
         on {{ records }}.municipality_code = pending_weeks.municipality_code
@@ -211,8 +221,15 @@
         on {{ records }}.municipality_code = moved_pupils.municipality_code
         and {{ records }}.student_key = moved_pupils.student_key
 
-    where pending_weeks.municipality_code is not null
-        or moved_pupils.municipality_code is not null
+    where {{ records }}.municipality_code in (
+            select weeks_to_build.municipality_code from pending_weeks as weeks_to_build
+            union
+            select pupils_to_build.municipality_code from moved_pupils as pupils_to_build
+        )
+        and (
+            pending_weeks.municipality_code is not null
+            or moved_pupils.municipality_code is not null
+        )
 {%- endmacro %}
 
 {#- Pre-hook: delete the rows this build writes again (DuckDB). Those of the pending weeks
@@ -240,10 +257,8 @@
     {%- set stale_rows = this_relation.identifier ~ '__stale_rows' -%}
     {%- set stale_ids = this_relation.identifier ~ '__stale_ids' -%}
     create or replace temporary table {{ stale_ids }} as
-    select rowid as row_id
-    from {{ this_relation }}
-    where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=true,
-                                 moved=moved) }};
+    {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=true,
+                           moved=moved) }};
 
     create or replace temporary table {{ stale_rows }} as
     select rowid as row_id, municipality_code, student_key, school_year, period_end,
@@ -263,38 +278,48 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The condition on the model's rows (DuckDB, with state) that this build writes again: those
-    of the pending weeks, of the weeks that no longer exist (`vanished_weeks`) and of the
-    moved pupils (`moved`: the table of them the pre-hook found). -#}
+{#- A select of the rowid (`row_id`) of the model's rows (DuckDB, with state) that this build
+    writes again: those of the pending weeks, of the weeks that no longer exist
+    (`vanished_weeks`) and of the moved pupils (`moved`: the table of them the pre-hook
+    found). Inner joins, one per kind, and only the municipalities that have any: a
+    correlated `exists (...) or exists (...)` became mark joins that computed every row's week
+    and probed both, on the whole table. -#}
 {% macro rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks, moved) -%}
     {%- set built = built_state(this_relation) -%}
-    exists (
-        select 1
-        from (
-            {{ pupil_period_pending_weeks(this_relation, partitions) }}
-            {%- if vanished_weeks %}
-            union all
-            select municipality_code, school_year, week_start
-            from {{ built['weeks'] }} as built_weeks
-            where not exists (
-                select 1
-                from {{ partitions }} as current_weeks
-                where current_weeks.municipality_code = built_weeks.municipality_code
-                    and current_weeks.school_year = built_weeks.school_year
-                    and current_weeks.week_start = built_weeks.week_start
-            )
-            {%- endif %}
-        ) as stale_weeks
-        where stale_weeks.municipality_code = {{ this_relation }}.municipality_code
-            and stale_weeks.school_year = {{ this_relation }}.school_year
-            and stale_weeks.week_start = {{ week_start(this_relation ~ '.period_end') }}
+    with
+
+    stale_weeks as (
+        {{ pupil_period_pending_weeks(this_relation, partitions) }}
+        {%- if vanished_weeks %}
+        union all
+        select municipality_code, school_year, week_start
+        from {{ built['weeks'] }} as built_weeks
+        where not exists (
+            select 1
+            from {{ partitions }} as current_weeks
+            where current_weeks.municipality_code = built_weeks.municipality_code
+                and current_weeks.school_year = built_weeks.school_year
+                and current_weeks.week_start = built_weeks.week_start
+        )
+        {%- endif %}
     )
-    or exists (
-        select 1
-        from {{ moved }} as moved_pupils
-        where moved_pupils.municipality_code = {{ this_relation }}.municipality_code
-            and moved_pupils.student_key = {{ this_relation }}.student_key
-    )
+
+    select built_rows.rowid as row_id
+    from {{ this_relation }} as built_rows
+    inner join stale_weeks
+        on built_rows.municipality_code = stale_weeks.municipality_code
+        and built_rows.school_year = stale_weeks.school_year
+        and {{ week_start('built_rows.period_end') }} = stale_weeks.week_start
+    where built_rows.municipality_code in (select municipality_code from stale_weeks)
+
+    union
+
+    select built_rows.rowid as row_id
+    from {{ this_relation }} as built_rows
+    inner join {{ moved }} as moved_pupils
+        on built_rows.municipality_code = moved_pupils.municipality_code
+        and built_rows.student_key = moved_pupils.student_key
+    where built_rows.municipality_code in (select municipality_code from {{ moved }})
 {%- endmacro %}
 
 {#- Spark overwrites the partitions it writes; nothing to delete first. A partition whose

@@ -151,8 +151,10 @@
         from temp.main."{{ appended[0] }}"
         {%- else %}
         from {{ this_relation }}
-        where {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=false,
-                                     moved=moved) }}
+        where rowid in (
+            {{ rows_to_build_again(this_relation, partitions, enrolments, vanished_weeks=false,
+                                   moved=moved) }}
+        )
         {%- endif %}
     ),
 

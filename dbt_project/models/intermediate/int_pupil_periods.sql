@@ -84,7 +84,7 @@ pending_weeks as (
 
 moved_pupils as (
 
-    {{ pupil_period_moved_pupils(this, 'all_enrolments') }}
+    {{ pupil_period_moved_pupils(this, 'all_enrolments', found=true) }}
 
 ),
 
