@@ -577,15 +577,25 @@
 
 {% macro default__delete_snapshots_after_latest_data(this_relation, periods_relation, series_relation) -%}
     {%- if is_incremental() and pupil_change_mode(this_relation, periods_relation) == 'changed' -%}
+    {#- The latest dates first, one row per school year: correlated with the series itself,
+        the delete grouped the whole series inside its plan, four times slower. -#}
+    {%- set latest_dates = this_relation.identifier ~ '__latest_dates' -%}
+    create or replace temporary table {{ latest_dates }} as
+    select school_year, max(period_end) as latest_period_end
+    from {{ series_relation }}
+    group by school_year;
+
     delete from {{ this_relation }}
     where as_of_date > coalesce(
         (
-            select max(series.period_end)
-            from {{ series_relation }} as series
-            where series.school_year = {{ this_relation }}.school_year
+            select latest.latest_period_end
+            from {{ latest_dates }} as latest
+            where latest.school_year = {{ this_relation }}.school_year
         ),
         cast('0001-01-01' as date)
-    )
+    );
+
+    drop table {{ latest_dates }}
     {%- endif -%}
 {%- endmacro %}
 

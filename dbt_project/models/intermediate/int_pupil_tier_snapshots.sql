@@ -74,35 +74,37 @@ changed_carry as (
 -- The series the build reads, with the Sunday after which it writes (null: every one). The
 -- changed pupils' points after theirs; the others' points in the weeks after the last
 -- Sunday built. Both are Sundays, so a point is in a later week exactly when it is later.
+-- Each branch reads the model itself, not the CTE all_series: a CTE read three times is
+-- materialised whole, every column of every pupil's series, before either filter.
 series as (
 
     select
-        all_series.*,
+        series_points.*,
         changed_carry.carried_from
 
-    from all_series
+    from {{ ref('int_pupil_ytd_series') }} as series_points
 
     inner join changed_carry
-        on all_series.student_key = changed_carry.student_key
-        and all_series.school_year = changed_carry.school_year
+        on series_points.student_key = changed_carry.student_key
+        and series_points.school_year = changed_carry.school_year
 
     where changed_carry.carried_from is null
-        or all_series.period_end > changed_carry.carried_from
+        or series_points.period_end > changed_carry.carried_from
 
     union all
 
     select
-        all_series.*,
+        series_points.*,
         coalesce(last_built_sundays.last_sunday, cast('0001-01-01' as date)) as carried_from
 
-    from all_series
+    from {{ ref('int_pupil_ytd_series') }} as series_points
 
     left join last_built_sundays
-        on all_series.school_year = last_built_sundays.school_year
+        on series_points.school_year = last_built_sundays.school_year
 
-    where all_series.period_end
+    where series_points.period_end
         > coalesce(last_built_sundays.last_sunday, cast('0001-01-01' as date))
-        and not {{ changed_pupils_condition(this, ref('int_pupil_periods'), 'all_series') }}
+        and not {{ changed_pupils_condition(this, ref('int_pupil_periods'), 'series_points') }}
 
 ),
 
