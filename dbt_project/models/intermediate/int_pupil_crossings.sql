@@ -37,9 +37,24 @@
 
 with
 
+-- Only the columns read below (and by macro rate_change_windows): the CTE is read four
+-- times, so DuckDB materialises it, and on a night on which every municipality delivers it
+-- holds nearly every pupil's series.
 series as (
 
-    select *
+    select
+        student_key,
+        school_year,
+        period_end,
+        scheduled_lessons,
+        absent_lessons,
+        tier,
+        term,
+        region_code,
+        municipality_code,
+        school_code,
+        grade_band
+
     from {{ ref('int_pupil_ytd_series') }}
     {%- if condition is not none %} as pupil_series
     where {{ condition }}

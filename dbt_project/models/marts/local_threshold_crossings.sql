@@ -64,7 +64,9 @@ first_crossings as (
 
 ),
 
--- Each crossing where the pupil's record of the crossing date places them.
+-- Each crossing where the pupil's record of the crossing date places them. The place is
+-- read from the model, not the CTE series: a CTE read twice is materialised whole (every
+-- pupil's series, also when no municipality has a ladder).
 crossings as (
 
     select
@@ -79,7 +81,7 @@ crossings as (
 
     from first_crossings
 
-    inner join series as place
+    inner join {{ ref('int_pupil_ytd_series') }} as place
         on first_crossings.student_key = place.student_key
         and first_crossings.school_year = place.school_year
         and first_crossings.crossing_date = place.period_end
