@@ -21,6 +21,7 @@ from pipelines.marts import open_marts
 from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.definitions import TableDoc, published_docs
 from pipelines.publish.suppression import RULES, suppress
+from pipelines.publish.workers import PARALLEL_FROM_ROWS, default_workers, map_forked
 from pipelines.tables import PUBLISHED_TABLES
 
 NATIONAL_LEVELS = ("national", "region", "municipality")
@@ -72,9 +73,12 @@ def prepare(settings: Settings) -> PreparedTables:
                           schemas=schemas, threshold=settings.suppression_threshold)
 
 
-def write(prepared: PreparedTables, settings: Settings) -> PublishResult:
+def write(prepared: PreparedTables, settings: Settings, workers: int | None = None,
+          parallel_from_rows: int = PARALLEL_FROM_ROWS) -> PublishResult:
     """Write national, region and Parquet files, each built aside and renamed into place;
-    every table and column carries its definition from the dbt docs."""
+    every table and column carries its definition from the dbt docs. The scopes' files are
+    independent, so a large publication's are written by forked workers (one per core, as
+    the exports and reports; pipelines/publish/workers.py)."""
     marts, docs = prepared.tables, published_docs(settings.dbt_project_dir)
     schemas = {name: _documented(schema, docs.get(name))
                for name, schema in prepared.schemas.items()}
@@ -83,26 +87,34 @@ def write(prepared: PreparedTables, settings: Settings) -> PublishResult:
     # Back to Arrow once per table; each file's rows are then filtered in Arrow.
     whole = {name: _arrow(frame, schemas[name]) for name, frame in marts.items()}
     national = {name: _levels(table, NATIONAL_LEVELS) for name, table in whole.items()}
-    _write_duckdb(result.national, national, docs)
     for name, frame in national.items():
-        _write_parquet(out / "parquet" / name / "national.parquet", frame)
         result.rows[name] = len(frame)
         if "suppressed" in frame.schema.names:
             result.suppressed[name] = frame["suppressed"].to_pylist().count(True)
-
     result.preview = national_preview(national["absence_rates"])
     # A file for every region with published figures (data_freshness also lists regions
     # where nobody has delivered yet; they get no file of their own).
     regions = sorted({code for frame in marts.values() if "level" in frame
                       for code in frame.loc[frame["level"] == "region", "region_code"]})
+    jobs = [(result.national, out / "parquet", Path("national.parquet"), national, docs)]
     for region in regions:
-        tables = {name: _region(table, region) for name, table in whole.items()}
-        path = out / "regions" / f"{region}.duckdb"
-        _write_duckdb(path, tables, docs)
-        for name, frame in tables.items():
-            _write_parquet(out / "parquet" / name / "regions" / f"{region}.parquet", frame)
-        result.regions[region] = path
+        result.regions[region] = out / "regions" / f"{region}.duckdb"
+        jobs.append((result.regions[region], out / "parquet", Path("regions", f"{region}.parquet"),
+                     {name: _region(table, region) for name, table in whole.items()}, docs))
+    weights = [sum(t.num_rows for t in job[3].values()) for job in jobs]
+    if sum(weights) < parallel_from_rows:
+        workers = 1
+    map_forked(_write_scope, jobs, weights, workers or default_workers())
     return result
+
+
+def _write_scope(path: Path, parquet: Path, name_in_table: Path, tables: dict[str, pa.Table],
+                 docs: dict[str, TableDoc]) -> None:
+    """One scope's DuckDB file, and its Parquet file of each table
+    (`parquet/<table>/<name_in_table>`)."""
+    _write_duckdb(path, tables, docs)
+    for name, frame in tables.items():
+        _write_parquet(parquet / name / name_in_table, frame)
 
 
 def publish(settings: Settings) -> PublishResult:
@@ -167,6 +179,8 @@ def _write_duckdb(path: Path, tables: dict[str, pa.Table], docs: dict[str, Table
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     with duckdb.connect(str(tmp)) as con:
+        # One transaction: a commit per table and per comment cost a fifth of the file.
+        con.execute("begin")
         for name, frame in tables.items():
             con.register("frame", frame)
             con.execute(f'create table "{name}" as select * from frame')
@@ -178,6 +192,7 @@ def _write_duckdb(path: Path, tables: dict[str, pa.Table], docs: dict[str, Table
             for column in frame.column_names:
                 con.execute(f'comment on column "{name}"."{column}" is '
                             f"{_sql_text(doc.columns.get(column, ''))}")
+        con.execute("commit")
         con.execute("checkpoint")
     # Group-readable, not world-readable: hand region files out per region (README).
     os.chmod(tmp, PUBLISHED_FILE)
