@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 
 from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.definitions import TableDoc
-from pipelines.publish.workers import PARALLEL_FROM_ROWS, default_workers, map_forked
+from pipelines.publish.workers import PARALLEL_FROM_ROWS, map_forked
 from pipelines.tables import MEASURE_ROLES, PUBLISHED
 
 SUPPRESSED = ".."
@@ -355,9 +355,7 @@ def write_exports(settings, workers: int | None = None,
             tables = {n: con.sql(f'select * from "{n}"').to_arrow_table() for n in names}
         jobs.append((folder, scope, tables, docs, legend(tables, settings)))
     weights = [sum(t.num_rows for t in job[2].values()) for job in jobs]
-    if sum(weights) < parallel_from_rows:
-        workers = 1
-    written = map_forked(write_scope, jobs, weights, workers or default_workers())
+    written = map_forked(write_scope, jobs, weights, workers, parallel_from_rows)
     return [path for paths in written for path in paths]
 
 

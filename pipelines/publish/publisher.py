@@ -21,7 +21,7 @@ from pipelines.marts import open_marts
 from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.definitions import TableDoc, published_docs
 from pipelines.publish.suppression import RULES, suppress
-from pipelines.publish.workers import PARALLEL_FROM_ROWS, default_workers, map_forked
+from pipelines.publish.workers import PARALLEL_FROM_ROWS, map_forked
 from pipelines.tables import PUBLISHED_TABLES
 
 NATIONAL_LEVELS = ("national", "region", "municipality")
@@ -102,9 +102,7 @@ def write(prepared: PreparedTables, settings: Settings, workers: int | None = No
         jobs.append((result.regions[region], out / "parquet", Path("regions", f"{region}.parquet"),
                      {name: _region(table, region) for name, table in whole.items()}, docs))
     weights = [sum(t.num_rows for t in job[3].values()) for job in jobs]
-    if sum(weights) < parallel_from_rows:
-        workers = 1
-    map_forked(_write_scope, jobs, weights, workers or default_workers())
+    map_forked(_write_scope, jobs, weights, workers, parallel_from_rows)
     return result
 
 

@@ -26,7 +26,7 @@ from pipelines.permissions import PUBLISHED_FILE, published_folder
 from pipelines.publish.labels import DEFAULT_LANGUAGE, Labels, load_labels
 from pipelines.publish.report_content import build_page
 from pipelines.publish.report_model import REPORT_TABLES, Page, Scope
-from pipelines.publish.workers import PARALLEL_FROM_ROWS, default_workers, map_forked
+from pipelines.publish.workers import PARALLEL_FROM_ROWS, map_forked
 
 PAGE_ASSETS = Path(__file__).with_name("report_page")
 REGION_FILE = re.compile(r"[0-9]{2}\.duckdb")
@@ -54,10 +54,8 @@ def write_reports(published: Path, suppression_threshold: int, workers: int | No
              source.relative_to(published).as_posix(), generated)
             for source, scope, target in sources]
     weights = [_rows_in(source) for source, _, _ in sources]
-    if sum(weights) < parallel_from_rows:
-        workers = 1
     _template(), _vega_bundle()  # once, here: forked workers inherit them
-    return map_forked(_write_report, jobs, weights, workers or default_workers())
+    return map_forked(_write_report, jobs, weights, workers, parallel_from_rows)
 
 
 def _write_report(source: Path, scope: Scope, target: Path, labels: Labels, threshold: int,

@@ -26,10 +26,15 @@ def default_workers() -> int:
 
 
 def map_forked(fn: Callable[..., Any], jobs: Sequence[tuple], weights: Sequence[int],
-               workers: int) -> list[Any]:
+               workers: int | None = None,
+               parallel_from_rows: int = PARALLEL_FROM_ROWS) -> list[Any]:
     """fn(*job) for every job, results in the jobs' order; the heaviest jobs start first.
-    In this process when there is one worker, one job, or no fork. An exception in a job is
-    raised here."""
+    `weights` are the jobs' published rows; `workers` defaults to default_workers(). In this
+    process when the weights add up to less than `parallel_from_rows`, or there is one
+    worker, one job, or no fork. An exception in a job is raised here."""
+    if sum(weights) < parallel_from_rows:
+        workers = 1
+    workers = workers or default_workers()
     if workers < 2 or len(jobs) < 2 or not hasattr(os, "fork"):
         return [fn(*job) for job in jobs]
     import multiprocessing
