@@ -36,7 +36,7 @@ from pipelines.ingest.landing import (
     verify_checksums,
 )
 from pipelines.ingest.limits import IngestLimits
-from pipelines.ingest.profiles import reader_for
+from pipelines.ingest.profiles import load_readers, reader_for
 from pipelines.ingest.pseudonym import Pseudonymiser
 from pipelines.ingest.writer import CANONICAL_SCHEMAS, ExtractWriter, WriteResult
 from pipelines.tables import PULL_STATUS, REJECTED_ROWS
@@ -127,6 +127,7 @@ def _ingest(drop: Drop, settings: Settings, key: bytes, entry: ledger.LedgerEntr
         return
 
     work.mkdir(parents=True, mode=0o700)
+    load_readers()  # here, not again in every child
     result: WriteResult = run_isolated(_read_drop, manifest, drop.extract_id, key, work,
                                        settings.seeds, limits, limits=limits)
     entry.rows_read = result.rows_read
