@@ -42,7 +42,8 @@ PUPIL_PERIODS = dg.AssetKey("int_pupil_periods")
 YTD_SERIES = dg.AssetKey("int_pupil_ytd_series")
 PUPIL_LEVEL = [YTD_SERIES, dg.AssetKey("int_pupil_streak_events"),
                dg.AssetKey("int_pupil_period_totals"), dg.AssetKey("int_pupil_tier_snapshots"),
-               dg.AssetKey("int_pupil_crossings"), dg.AssetKey("absence_rates")]
+               dg.AssetKey("int_pupil_crossings"), dg.AssetKey("int_pupil_weekday_totals"),
+               dg.AssetKey("absence_rates")]
 STATE = ("int_pupil_periods__built_weeks", "int_pupil_periods__built_enrolments")
 UNIQUENESS_TESTS = (
     "unique_combination_of_columns_int_pupil_periods_municipality_code__student_key__period_start"
@@ -198,6 +199,7 @@ DOWNSTREAM = {
     "int_pupil_ytd_series": "select * from int_pupil_ytd_series",
     "int_pupil_streak_events": "select * from int_pupil_streak_events",
     "int_pupil_tier_snapshots": "select * from int_pupil_tier_snapshots",
+    "int_pupil_weekday_totals": "select * from int_pupil_weekday_totals",
     "int_pupil_period_totals": """
         select numbers.student_key, totals.* exclude (pupil_id)
         from int_pupil_period_totals as totals

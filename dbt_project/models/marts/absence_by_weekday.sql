@@ -2,43 +2,16 @@
 -- Monday (1) to Friday (5), the lessons scheduled and missed on records covering one day.
 -- Weekly records (Monday-Sunday, weekly_totals_xlsx) cannot be placed on a weekday and are
 -- left out, as are one-day records on a Saturday or Sunday. A record counts in its own place
--- (the enrolment covering its date) and term; term `all` is the school year.
+-- (the enrolment covering its date) and term; term `all` is the school year. The pupils'
+-- weekday totals are int_pupil_weekday_totals, built by changed pupil on DuckDB.
 
 with
 
-pupil_periods as (
-
-    select * from {{ ref('int_pupil_periods') }}
-
-),
-
--- One pass over the pupil records: a pupil's lessons per place, term and weekday.
+-- A pupil's lessons per place, term and weekday (int_pupil_weekday_totals: one-day records
+-- on Monday-Friday only).
 pupil_weekdays as (
 
-    select
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        term,
-        {{ iso_weekday('period_end') }} as weekday,
-        sum(scheduled_lessons) as scheduled_lessons,
-        sum(absent_lessons) as absent_lessons
-
-    from pupil_periods
-
-    where period_start = period_end
-        and {{ iso_weekday('period_end') }} between 1 and 5
-
-    group by
-        student_key,
-        region_code,
-        municipality_code,
-        school_code,
-        school_year,
-        term,
-        {{ iso_weekday('period_end') }}
+    select * from {{ ref('int_pupil_weekday_totals') }}
 
 ),
 
